@@ -1,0 +1,91 @@
+"""The command line: `python -m app [serve|exchange|record|replay|backtest|experiment] ...`.
+
+Each subcommand lives in ``app.commands.<name>`` with ``add_arguments(parser)`` and
+``run(args) -> int``; modules import their heavy dependencies inside ``run`` so that ``--help``
+and argument errors stay instant. Every option can also come from the environment:
+``MONITOR_<OPTION>`` for ``serve`` (MONITOR_PORT, MONITOR_SOURCE, ...) and
+``MONITOR_<COMMAND>_<OPTION>`` for the others (MONITOR_EXCHANGE_PORT, ...).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+
+COMMANDS = {
+    "serve": "run the monitor (the default command)",
+    "exchange": "run the embedded Binance-compatible exchange alone",
+    "record": "record raw frames from an exchange to gzip files",
+    "replay": "replay recordings through the feed pipeline",
+    "backtest": "run a strategy over recordings, deterministically",
+    "experiment": "reproduce a published experiment (avellaneda-stoikov)",
+}
+
+
+class UserError(Exception):
+    """Bad input from the user: reported as one line on stderr, exit status 2."""
+
+
+def _env_name(command: str, dest: str) -> str:
+    prefix = "MONITOR_" if command == "serve" else f"MONITOR_{command.upper()}_"
+    return prefix + dest.upper()
+
+
+def _apply_env_defaults(command: str, parser: argparse.ArgumentParser) -> None:
+    """Environment variables override the built-in defaults; the command line overrides both."""
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help",):
+            continue
+        value = os.environ.get(_env_name(command, action.dest))
+        if value is None:
+            continue
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            action.default = value.strip().lower() in ("1", "true", "yes", "on")
+        elif action.nargs in ("*", "+"):
+            action.default = [action.type(v) if action.type else v for v in value.split()]
+        else:
+            action.default = action.type(value) if action.type else value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m app",
+        description="Real-time Binance trading monitor with strategy simulation.",
+    )
+    parser.add_argument("--debug", action="store_true", default=os.environ.get("MONITOR_DEBUG") == "1",
+                        help="show tracebacks for unexpected errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"app.commands.{name}")
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command_parser)
+        _apply_env_defaults(name, command_parser)
+        command_parser.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--debug"):
+        argv.insert(0, "serve")
+    if argv == ["--debug"]:
+        argv.append("serve")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args([*argv, "serve"])
+    try:
+        return int(args._module.run(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line, never a traceback, unless asked for
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
