@@ -1,0 +1,1 @@
+"""Reproductions of published experiments, vectorised with numpy; randomness from an injected Generator."""

@@ -1,0 +1,230 @@
+"""Avellaneda & Stoikov (2008), section 3.3: the inventory strategy against the symmetric benchmark.
+
+Setup (the paper's): s = 100, T = 1, sigma = 2, dt = 0.005 (200 steps), k = 1.5, A = 140, q0 = 0.
+Each step, for every path at once:
+  1. the inventory strategy quotes r -/+ spread/2 with the live quoter's own
+     ``reservation_price`` and ``optimal_spread`` (T - t = time left at the start of the step);
+     the symmetric benchmark quotes s -/+ its constant spread / 2;
+  2. the mid moves +sigma*sqrt(dt) or -sigma*sqrt(dt) with equal probability;
+  3. each resting quote fills with probability A * exp(-k * delta) * dt (capped at 1), delta being
+     its distance from the mid; both sides can fill in one step, one unit each.
+Profit = cash + q_T * s_T. Both strategies see the same mid path and the same uniforms (common
+random numbers), so their difference is not blurred by sampling noise.
+
+Two model details the paper leaves open, and the choices made here:
+  * quotes stand during the step, so fills are judged against the mid at the end of the step
+    (quote -> move -> fill). Judging them against the quoting mid instead gives ~1.5 more profit,
+    beyond the published means, because it removes the adverse selection a resting quote suffers;
+  * the benchmark spread. The published "average spread" (1.29 for gamma 0.1, 1.33 for 0.01)
+    is the stationary part (2/gamma) ln(1 + gamma/k) of the A–S spread, not the time average of
+    gamma sigma^2 (T - t) + (2/gamma) ln(1 + gamma/k) (1.49 and 1.35), and the symmetric rows
+    match a benchmark at that spread (for gamma = 1, 3.03 would give a profit near 44, not 66).
+    ``benchmark_spread="stationary"`` (default) reproduces the paper, "average" is the literal
+    time-averaged alternative.
+One published cell stays out of reach: the gamma = 1 inventory profit (33.92; every variant of the
+details above gives 30.5-31.5, while its std agrees and its inventory std is about 12% lower).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from strategies.avellaneda_stoikov import optimal_spread, reservation_price
+from strategies.base import Parameters, require
+
+# Tables 1-3 of the paper (1000 simulations each).
+PUBLISHED_PATHS = 1000
+PUBLISHED: dict[float, dict[str, dict[str, float]]] = {
+    0.1: {
+        "inventory": {"spread": 1.29, "profit_mean": 62.94, "profit_std": 5.89, "final_q_mean": 0.10, "final_q_std": 2.80},
+        "symmetric": {"spread": 1.29, "profit_mean": 67.21, "profit_std": 13.43, "final_q_mean": -0.018, "final_q_std": 8.66},
+    },
+    0.01: {
+        "inventory": {"spread": 1.33, "profit_mean": 66.78, "profit_std": 8.76, "final_q_mean": -0.02, "final_q_std": 4.70},
+        "symmetric": {"spread": 1.33, "profit_mean": 67.36, "profit_std": 13.40, "final_q_mean": -0.31, "final_q_std": 8.65},
+    },
+    1.0: {
+        "inventory": {"spread": 1.15, "profit_mean": 33.92, "profit_std": 4.72, "final_q_mean": -0.02, "final_q_std": 1.88},
+        "symmetric": {"spread": 1.15, "profit_mean": 66.20, "profit_std": 14.53, "final_q_mean": 0.25, "final_q_std": 9.06},
+    },
+}
+STRATEGIES = ("inventory", "symmetric")
+MEASURES = ("spread", "profit_mean", "profit_std", "final_q_mean", "final_q_std")
+
+
+@dataclass(frozen=True)
+class SimulationSetup(Parameters):
+    """The paper's parameters; paths: number of simulated days. benchmark_spread: "stationary"
+    ((2/gamma) ln(1 + gamma/k), the paper's) or "average" (time average of the A–S spread)."""
+
+    gamma: float = 0.1
+    s0: float = 100.0
+    horizon: float = 1.0
+    sigma: float = 2.0
+    dt: float = 0.005
+    k: float = 1.5
+    A: float = 140.0
+    paths: int = 1000
+    benchmark_spread: str = "stationary"
+
+    def validate(self) -> None:
+        name = type(self).__name__
+        for field_name in ("gamma", "s0", "horizon", "sigma", "dt", "k", "A"):
+            value = getattr(self, field_name)
+            require(math.isfinite(value) and value > 0, f"{name}: {field_name} must be > 0, got {value}")
+        require(self.dt <= self.horizon, f"{name}: dt ({self.dt}) must not exceed the horizon ({self.horizon})")
+        require(1 <= self.paths <= 1_000_000, f"{name}: paths must be 1..1000000, got {self.paths}")
+        require(
+            self.benchmark_spread in ("stationary", "average"),
+            f"{name}: benchmark_spread must be 'stationary' or 'average', got {self.benchmark_spread!r}",
+        )
+
+    @property
+    def steps(self) -> int:
+        return int(round(self.horizon / self.dt))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One strategy over all paths: average quoted spread, profit and final inventory statistics."""
+
+    spread: float
+    profit_mean: float
+    profit_std: float
+    final_q_mean: float
+    final_q_std: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    setup: SimulationSetup
+    inventory: Outcome
+    symmetric: Outcome
+
+    def as_dict(self) -> dict:
+        """JSON-safe; includes the published table for this gamma when there is one."""
+        return {
+            "experiment": "avellaneda-stoikov",
+            "setup": self.setup.as_dict(),
+            "inventory": self.inventory.as_dict(),
+            "symmetric": self.symmetric.as_dict(),
+            "published": published(self.setup.gamma),
+        }
+
+
+def published(gamma: float) -> dict | None:
+    """The paper's table for ``gamma``, or None (tables exist for 0.1, 0.01 and 1)."""
+    for key, table in PUBLISHED.items():
+        if math.isclose(key, gamma, rel_tol=1e-9):
+            return {"paths": PUBLISHED_PATHS, **table}
+    return None
+
+
+def quoted_spreads(setup: SimulationSetup) -> np.ndarray:
+    """The inventory strategy's spread at each step (it depends on time only, not on the path)."""
+    time_left = setup.horizon - np.arange(setup.steps) * setup.dt
+    return optimal_spread(setup.gamma, setup.sigma, time_left, setup.k)
+
+
+def benchmark_spread(setup: SimulationSetup) -> float:
+    if setup.benchmark_spread == "stationary":
+        return float(optimal_spread(setup.gamma, setup.sigma, 0.0, setup.k))
+    return float(quoted_spreads(setup).mean())
+
+
+def simulate(setup: SimulationSetup, rng: np.random.Generator) -> ExperimentResult:
+    """Run both strategies over ``setup.paths`` mid-price paths (vectorised over paths)."""
+    n = setup.paths
+    step = setup.sigma * math.sqrt(setup.dt)
+    spreads = quoted_spreads(setup)
+    sym_half = benchmark_spread(setup) / 2.0
+    mid = np.full(n, setup.s0)
+    inv_q = np.zeros(n)
+    inv_cash = np.zeros(n)
+    sym_q = np.zeros(n)
+    sym_cash = np.zeros(n)
+    a_dt = setup.A * setup.dt
+    k = setup.k
+    for i in range(setup.steps):
+        time_left = setup.horizon - i * setup.dt
+        r = reservation_price(mid, inv_q, setup.gamma, setup.sigma, time_left)
+        half = spreads[i] / 2.0
+        inv_ask, inv_bid = r + half, r - half
+        sym_ask, sym_bid = mid + sym_half, mid - sym_half
+
+        mid = mid + np.where(rng.random(n) < 0.5, step, -step)
+        u_ask = rng.random(n)
+        u_bid = rng.random(n)
+
+        sold = u_ask < np.minimum(1.0, a_dt * np.exp(-k * (inv_ask - mid)))
+        bought = u_bid < np.minimum(1.0, a_dt * np.exp(-k * (mid - inv_bid)))
+        inv_cash += np.where(sold, inv_ask, 0.0) - np.where(bought, inv_bid, 0.0)
+        inv_q += bought.astype(float) - sold
+
+        sold = u_ask < np.minimum(1.0, a_dt * np.exp(-k * (sym_ask - mid)))
+        bought = u_bid < np.minimum(1.0, a_dt * np.exp(-k * (mid - sym_bid)))
+        sym_cash += np.where(sold, sym_ask, 0.0) - np.where(bought, sym_bid, 0.0)
+        sym_q += bought.astype(float) - sold
+
+    return ExperimentResult(
+        setup=setup,
+        inventory=_outcome(float(spreads.mean()), inv_cash + inv_q * mid, inv_q),
+        symmetric=_outcome(2.0 * sym_half, sym_cash + sym_q * mid, sym_q),
+    )
+
+
+def _outcome(spread: float, profit: np.ndarray, final_q: np.ndarray) -> Outcome:
+    ddof = 1 if profit.size > 1 else 0
+    return Outcome(
+        spread=spread,
+        profit_mean=float(profit.mean()),
+        profit_std=float(profit.std(ddof=ddof)),
+        final_q_mean=float(final_q.mean()),
+        final_q_std=float(final_q.std(ddof=ddof)),
+    )
+
+
+def run(gamma: float, paths: int, seed: int, benchmark: str = "stationary") -> ExperimentResult:
+    """Convenience: the paper's setup with this gamma, path count and seed."""
+    setup = SimulationSetup.from_mapping({"gamma": gamma, "paths": paths, "benchmark_spread": benchmark})
+    return simulate(setup, np.random.default_rng(seed))  # type: ignore[arg-type]
+
+
+def markdown_table(results: list[ExperimentResult], seed: int | None = None) -> str:
+    """Reproduced vs published, one row per gamma and strategy: "reproduced / published" cells."""
+    first = results[0].setup if results else SimulationSetup()
+    lines = [
+        f"Avellaneda–Stoikov (2008) §3.3, reproduced with {first.paths} paths"
+        + (f" (seed {seed})" if seed is not None else "")
+        + f" vs published ({PUBLISHED_PATHS} simulations); cells are reproduced / published.",
+        "",
+        "| gamma | strategy | spread | profit | std(profit) | final q | std(final q) |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        paper = published(result.setup.gamma)
+        for name in STRATEGIES:
+            ours = getattr(result, name)
+            cells = []
+            for measure in MEASURES:
+                value = getattr(ours, measure)
+                decimals = 3 if measure == "final_q_mean" else 2
+                cell = f"{value:.{decimals}f}"
+                if paper is not None:
+                    cell += f" / {paper[name][measure]:.{decimals}f}"
+                cells.append(cell)
+            lines.append(f"| {result.setup.gamma:g} | {name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "The inventory strategy's spread is the time average of gamma sigma^2 (T-t) + (2/gamma) ln(1+gamma/k);",
+        "the symmetric benchmark quotes the stationary part (2/gamma) ln(1+gamma/k), which is what the paper's",
+        "spread column shows for gamma 0.1 and 0.01 (for gamma 1 it is 1.02; the paper prints 1.15). Quotes",
+        "stand for a step, so fills are judged against the mid after that step's move. The gamma = 1",
+        "inventory profit (about 30.7 against 33.92) is the one cell no variant of these details reproduces.",
+    ]
+    return "\n".join(lines)

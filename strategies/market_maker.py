@@ -1,0 +1,211 @@
+"""The inventory-skewed market maker: symmetric ladders around the mid, shifted against inventory.
+
+Centre = mid - skew_ticks * (position - inventory_target) / order size, capped at max_skew_ticks:
+when long the whole ladder moves down (asks get hit sooner, bids later), when short it moves up.
+Each side carries ``levels`` quotes ``level_spacing_ticks`` apart, the innermost half a spread
+(bps of the mid, or ticks) from the centre. Post-only quotes are kept off the far touch so they
+never cross. Quotes are refreshed only when the wanted price moved more than the refresh tolerance
+or an order outlived ``max_order_age_ms``, which keeps order churn (and rate limits) down.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from orderbook.instrument import Instrument
+from strategies.base import Parameters, Strategy, StrategyContext, require
+from strategies.orders import Fill, Intent, Side
+from strategies.quoting import Quote, QuoteSync, auto_order_lots, mid_ticks
+
+NS_PER_MS = 1_000_000
+
+
+@dataclass(frozen=True)
+class MarketMakerParams(Parameters):
+    """spread_ticks > 0 overrides spread_bps. Sizes and inventories in lots; order_lots 0 = the
+    smallest size passing minNotional/minQty at the first mid seen. skew_ticks: centre shift per
+    order size of inventory away from the target. max_inventory_lots 0 = no strategy-side cap.
+    max_order_age_ms 0 = orders never expire."""
+
+    spread_bps: float = 10.0
+    spread_ticks: int = 0
+    levels: int = 1
+    level_spacing_ticks: int = 1
+    order_lots: int = 0
+    inventory_target_lots: int = 0
+    skew_ticks: float = 1.0
+    max_skew_ticks: int = 100
+    max_inventory_lots: int = 0
+    refresh_tolerance_ticks: int = 1
+    max_order_age_ms: int = 30_000
+    post_only: bool = True
+
+    def validate(self) -> None:
+        name = type(self).__name__
+        require(self.spread_ticks >= 0, f"{name}: spread_ticks must be >= 0, got {self.spread_ticks}")
+        require(
+            self.spread_ticks > 0 or self.spread_bps > 0,
+            f"{name}: spread_bps must be > 0 (or set spread_ticks > 0), got {self.spread_bps}",
+        )
+        require(1 <= self.levels <= 50, f"{name}: levels must be 1..50, got {self.levels}")
+        require(self.level_spacing_ticks >= 1, f"{name}: level_spacing_ticks must be >= 1, got {self.level_spacing_ticks}")
+        require(self.order_lots >= 0, f"{name}: order_lots must be >= 0 (0 = minimum notional), got {self.order_lots}")
+        require(self.skew_ticks >= 0, f"{name}: skew_ticks must be >= 0, got {self.skew_ticks}")
+        require(self.max_skew_ticks >= 0, f"{name}: max_skew_ticks must be >= 0, got {self.max_skew_ticks}")
+        require(self.max_inventory_lots >= 0, f"{name}: max_inventory_lots must be >= 0, got {self.max_inventory_lots}")
+        require(
+            self.max_inventory_lots == 0 or abs(self.inventory_target_lots) < self.max_inventory_lots,
+            f"{name}: |inventory_target_lots| ({self.inventory_target_lots}) must be below "
+            f"max_inventory_lots ({self.max_inventory_lots})",
+        )
+        require(
+            self.refresh_tolerance_ticks >= 0,
+            f"{name}: refresh_tolerance_ticks must be >= 0, got {self.refresh_tolerance_ticks}",
+        )
+        require(self.max_order_age_ms >= 0, f"{name}: max_order_age_ms must be >= 0, got {self.max_order_age_ms}")
+
+
+def ladder(
+    side: Side,
+    inner_price: int,
+    levels: int,
+    spacing: int,
+    qty: int,
+    capacity: int | None,
+    tag_prefix: str,
+) -> list[Quote]:
+    """``levels`` quotes from ``inner_price`` outwards; total qty limited to ``capacity`` lots (None = no limit)."""
+    quotes = []
+    remaining = capacity
+    for level in range(levels):
+        price = inner_price - level * spacing if side is Side.BUY else inner_price + level * spacing
+        size = qty if remaining is None else min(qty, remaining)
+        if size <= 0 or price <= 0:
+            break
+        quotes.append(Quote(f"{tag_prefix}-L{level + 1}", side, price, size))
+        if remaining is not None:
+            remaining -= size
+    return quotes
+
+
+def quote_inputs(ctx: StrategyContext, top: tuple[float, int, int] | None) -> tuple:
+    """What a quoter's wanted quotes depend on, besides parameters, estimates and time.
+
+    ``top`` is ``mid_ticks(ctx)``; the number of open orders stands in for their states, as
+    every accepted, filled or cancelled order changes either it or the position.
+    """
+    return (top, ctx.position, len(ctx.open_orders), ctx.risk_state, ctx.book_ok)
+
+
+def post_only_prices(bid_price: int, ask_price: int, best_bid: int, best_ask: int) -> tuple[int, int]:
+    """Keep a bid below the best ask and an ask above the best bid (a crossing post-only is rejected)."""
+    return min(bid_price, best_ask - 1), max(ask_price, best_bid + 1)
+
+
+class MarketMaker(Strategy):
+    """Inventory-skewed ladder quoter (see module docstring)."""
+
+    name: ClassVar[str] = "market_maker"
+    Params: ClassVar[type[Parameters]] = MarketMakerParams
+
+    def __init__(self, instrument: Instrument, params: MarketMakerParams, rng: np.random.Generator) -> None:
+        super().__init__(instrument, params, rng)
+        self._quotes = QuoteSync(
+            prefix=f"{self.name}-{instrument.symbol}-",
+            new_client_id=self.new_client_id,
+            tolerance_ticks=params.refresh_tolerance_ticks,
+            max_age_ns=params.max_order_age_ms * NS_PER_MS,
+            post_only=params.post_only,
+        )
+        self._auto_lots = 0
+        self._state: dict = {"quoting": False, "reason": "no book yet"}
+        self._last_key: tuple | None = None
+
+    def update_params(self, params: Parameters) -> None:
+        super().update_params(params)
+        p: MarketMakerParams = params  # type: ignore[assignment]
+        self._quotes.configure(p.refresh_tolerance_ticks, p.max_order_age_ms * NS_PER_MS, p.post_only)
+        self._last_key = None
+
+    # -- events --------------------------------------------------------------------------
+    def on_book(self, ctx: StrategyContext) -> list[Intent]:
+        # Most depth updates leave the touch, our position and our orders as they were: then the
+        # wanted quotes cannot have changed and there is nothing to do (order age is the timer's job).
+        top = mid_ticks(ctx)
+        key = quote_inputs(ctx, top)
+        if key == self._last_key:
+            return []
+        self._last_key = key
+        return self._requote(ctx, top)
+
+    def on_fill(self, ctx: StrategyContext, fill: Fill) -> list[Intent]:
+        return self._requote(ctx, mid_ticks(ctx))
+
+    def on_timer(self, ctx: StrategyContext) -> list[Intent]:
+        return self._requote(ctx, mid_ticks(ctx))
+
+    def state(self) -> dict:
+        return dict(self._state)
+
+    # -- quoting -------------------------------------------------------------------------
+    def order_lots(self, mid: float) -> int:
+        p: MarketMakerParams = self.params  # type: ignore[assignment]
+        if p.order_lots:
+            return p.order_lots
+        if not self._auto_lots:
+            self._auto_lots = auto_order_lots(self.instrument, mid)
+        return self._auto_lots
+
+    def _stop(self, ctx: StrategyContext, reason: str) -> list[Intent]:
+        self._state = {"quoting": False, "reason": reason, "position": ctx.position}
+        return self._quotes.cancel_all(ctx)
+
+    def _requote(self, ctx: StrategyContext, top: tuple[float, int, int] | None) -> list[Intent]:
+        if not ctx.book_ok:
+            return self._stop(ctx, "book not usable")
+        if ctx.risk_state == "HALTED":
+            return self._stop(ctx, "risk halted")
+        if top is None:
+            return self._stop(ctx, "one side of the book is empty")
+        return self._quotes.sync(ctx, self.wanted_quotes(ctx, *top))
+
+    def wanted_quotes(self, ctx: StrategyContext, mid: float, best_bid: int, best_ask: int) -> list[Quote]:
+        """The ladders this book and inventory call for."""
+        p: MarketMakerParams = self.params  # type: ignore[assignment]
+        qty = self.order_lots(mid)
+        position = ctx.position
+        excess_units = (position - p.inventory_target_lots) / qty
+        skew = max(-p.max_skew_ticks, min(p.max_skew_ticks, p.skew_ticks * excess_units))
+        centre = mid - skew
+        half = p.spread_ticks / 2.0 if p.spread_ticks else mid * p.spread_bps / 20_000.0
+        # round outwards: never quote tighter than asked
+        bid_price = math.floor(centre - half + 1e-9)
+        ask_price = math.ceil(centre + half - 1e-9)
+        if p.post_only:
+            bid_price, ask_price = post_only_prices(bid_price, ask_price, best_bid, best_ask)
+
+        bid_capacity: int | None = None
+        ask_capacity: int | None = None
+        if p.max_inventory_lots:
+            bid_capacity = max(0, p.max_inventory_lots - position)
+            ask_capacity = max(0, p.max_inventory_lots + position)
+        if ctx.risk_state == "REDUCING":  # only orders that bring the position towards zero
+            bid_capacity = max(0, -position)
+            ask_capacity = max(0, position)
+
+        quotes = ladder(Side.BUY, bid_price, p.levels, p.level_spacing_ticks, qty, bid_capacity, "bid")
+        quotes += ladder(Side.SELL, ask_price, p.levels, p.level_spacing_ticks, qty, ask_capacity, "ask")
+        self._state = {
+            "quoting": bool(quotes),
+            "reason": "" if quotes else "inventory limit",
+            "position": position,
+            "order_lots": qty,
+            "skew_ticks": round(skew, 6),
+            "centre": self.instrument.ticks_to_price(1) * centre,
+            "bid": self.instrument.ticks_to_price(bid_price),
+            "ask": self.instrument.ticks_to_price(ask_price),
+        }
+        return quotes

@@ -1,0 +1,53 @@
+"""The strategy registry: the names the CLI and the control panel use, and their validated construction."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from orderbook.instrument import Instrument
+from strategies.avellaneda_stoikov import AvellanedaStoikovParams, AvellanedaStoikovQuoter
+from strategies.base import ParameterError
+from strategies.liquidity_taker import LiquidityTaker
+from strategies.market_maker import MarketMaker, MarketMakerParams
+from strategies.registry import STRATEGIES, build_params, create_strategy, strategy_class, strategy_names
+
+INST = Instrument(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_units=1_000_000, step_units=1_000)
+
+
+def test_the_three_product_names_are_registered():
+    assert strategy_names() == ["market_maker", "avellaneda_stoikov", "liquidity_taker"]
+    assert strategy_class("market_maker") is MarketMaker
+    assert strategy_class("avellaneda_stoikov") is AvellanedaStoikovQuoter
+    assert strategy_class("liquidity_taker") is LiquidityTaker
+    for name, cls in STRATEGIES.items():
+        assert cls.name == name
+
+
+@pytest.mark.parametrize("name", ["market_maker", "avellaneda_stoikov", "liquidity_taker"])
+def test_every_strategy_builds_with_defaults_and_reports_json_safe_state(name):
+    import json
+
+    strategy = create_strategy(name, INST, seed=3)
+    assert strategy.instrument is INST and isinstance(strategy.rng, np.random.Generator)
+    json.dumps(strategy.state())
+    json.dumps(strategy.params.as_dict())
+
+
+def test_parameters_from_cli_strings():
+    strategy = create_strategy("avellaneda_stoikov", INST, {"gamma": "0.05", "horizon": "finite"})
+    assert strategy.params.gamma == 0.05 and strategy.params.horizon == "finite"
+    params = build_params("market_maker", {"levels": "3"})
+    assert isinstance(params, MarketMakerParams) and params.levels == 3
+    strategy = create_strategy("market_maker", INST, params)
+    assert strategy.params is params
+
+
+def test_unknown_names_and_bad_parameters_are_clear_errors():
+    with pytest.raises(ParameterError, match=r"unknown strategy 'grid'; known: market_maker, avellaneda_stoikov, liquidity_taker"):
+        create_strategy("grid", INST)
+    with pytest.raises(ParameterError, match=r"MarketMakerParams: unknown parameter\(s\) gamma"):
+        create_strategy("market_maker", INST, {"gamma": "1"})
+    with pytest.raises(ParameterError, match="levels must be 1..50"):
+        build_params("market_maker", {"levels": 0})
+    with pytest.raises(ParameterError, match="expected MarketMakerParams, got AvellanedaStoikovParams"):
+        create_strategy("market_maker", INST, AvellanedaStoikovParams())
