@@ -1,0 +1,33 @@
+"""The monitor's frozen configuration, built once from the command line and environment."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SOURCES = ("auto", "binance", "sim", "replay")
+BINANCE_API_URL = "https://api.binance.com/api"
+BINANCE_STREAM_URL = "wss://stream.binance.com:9443/"
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """Everything ``serve`` needs. Times: push_interval_s in s, timer_interval_ms in ms."""
+
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT")
+    source: str = "auto"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    seed: int = 7
+    depth_levels: int = 20
+    push_interval_s: float = 0.2
+    timer_interval_ms: int = 100
+    strategies: tuple[str, ...] = ("market_maker", "avellaneda_stoikov", "liquidity_taker")
+    strategies_enabled: tuple[str, ...] = ("market_maker",)
+    replay_files: tuple[str, ...] = ()
+    replay_speed: float = 1.0
+    exchange_rate: float = 1.0
+    binance_probe_timeout_s: float = 3.0
+    state_dir: Path | None = None
+    record_dir: Path | None = None
+    max_clients: int = 5000
+    extra: dict = field(default_factory=dict, compare=False)

@@ -1,0 +1,115 @@
+"""The one module that knows eventlet: the bridge between green threads and real OS threads.
+
+Facts this rests on (binance-protocol.md, verified on this stack): eventlet primitives used from a
+real OS thread silently lose messages, and a monkey-patched process must run exactly one asyncio
+loop, in a real OS thread. So all exchange I/O runs on one asyncio loop in an *original* thread,
+frames cross over through an *original* ``queue.Queue``, and a green thread drains it in batches
+through ``tpool`` so the hub keeps serving Socket.IO while it waits. Keeping this here lets the
+async mode change later (Flask-SocketIO also runs on gevent or threading).
+"""
+from __future__ import annotations
+
+import queue as _queue_mod
+from typing import Any, Callable
+
+import eventlet
+import eventlet.event
+import eventlet.patcher
+import eventlet.tpool
+
+ASYNC_MODE = "eventlet"
+
+
+def monkey_patch() -> None:
+    """Patch the standard library for eventlet; call before anything opens a socket."""
+    eventlet.monkey_patch()
+
+
+def os_thread_class() -> type:
+    """``threading.Thread`` as it was before monkey patching: a real OS thread."""
+    return eventlet.patcher.original("threading").Thread
+
+
+def os_queue() -> _queue_mod.Queue:
+    """A real ``queue.Queue``, safe to fill from an OS thread."""
+    return eventlet.patcher.original("queue").Queue()
+
+
+def _blocking_batch(source: _queue_mod.Queue, timeout: float, limit: int) -> list[Any]:
+    """Runs in a tpool OS thread: wait up to ``timeout`` s for one item, then take what is queued."""
+    empty = eventlet.patcher.original("queue").Empty
+    try:
+        first = source.get(timeout=timeout)
+    except empty:
+        return []
+    batch = [first]
+    while len(batch) < limit:
+        try:
+            batch.append(source.get_nowait())
+        except empty:
+            break
+    return batch
+
+
+def get_batch(source: _queue_mod.Queue, timeout: float, limit: int = 10_000) -> list[Any]:
+    """Green-friendly batch get from a real queue: cheap when items are already waiting."""
+    empty = eventlet.patcher.original("queue").Empty
+    try:
+        first = source.get_nowait()
+    except empty:
+        return eventlet.tpool.execute(_blocking_batch, source, timeout, limit)
+    batch = [first]
+    while len(batch) < limit:
+        try:
+            batch.append(source.get_nowait())
+        except empty:
+            break
+    return batch
+
+
+def spawn(function: Callable[..., Any], *args: Any) -> Any:
+    return eventlet.spawn(function, *args)
+
+
+def sleep(seconds: float) -> None:
+    eventlet.sleep(seconds)
+
+
+class GreenEvent:
+    """A one-shot event a green thread can wait on (set from the same OS thread only)."""
+
+    def __init__(self) -> None:
+        self._event = eventlet.event.Event()
+
+    def set(self) -> None:
+        if not self._event.ready():
+            self._event.send(True)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with eventlet.Timeout(timeout, False):
+            self._event.wait()
+            return True
+        return False
+
+
+def os_event_class() -> type:
+    """``threading.Event`` as it was before monkey patching: safe to set from a real OS thread."""
+    return eventlet.patcher.original("threading").Event
+
+
+def run_blocking(function: Callable[..., Any], *args: Any) -> Any:
+    """Run a call that blocks on real OS-thread primitives without freezing the hub."""
+    return eventlet.tpool.execute(function, *args)
+
+
+def listen(host: str, port: int) -> Any:
+    """A green listening socket (raises OSError when the address is taken)."""
+    return eventlet.listen((host, port))
+
+
+def serve_wsgi(listener: Any, app: Any, max_clients: int) -> None:
+    """Serve a WSGI app on ``listener`` until interrupted. max_size above eventlet's default
+    1024 connections, or the 1025th Socket.IO client would be refused."""
+    import eventlet.wsgi
+
+    eventlet.wsgi.server(listener, app, log_output=False, max_size=max_clients)

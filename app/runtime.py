@@ -1,0 +1,200 @@
+"""The running monitor: picks the source, starts feed and exchange, pumps frames into the engine,
+serves the page. ``serve`` builds one ``Monitor`` and calls ``run_forever``.
+
+Threads: one real OS thread runs the asyncio loop shared by python-binance and (source sim) the
+embedded exchange; everything else is green threads on eventlet's hub: the pump (queue -> engine),
+the broadcaster and the web handlers.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app import green
+from app.cli import UserError
+from app.config import BINANCE_API_URL, BINANCE_STREAM_URL, MonitorConfig
+from app.engine import Engine
+from app.replay_source import ReplaySource
+from app.settings_store import SettingsStore
+from feeds.aio_thread import AsyncioThread
+from feeds.binance_stream import BinanceFeed, BinanceFeedConfig
+from feeds.exchange_info import ExchangeInfoError, fetch_instruments, instruments_from_body, load_instruments
+from feeds.messages import FeedMessage
+from feeds.recording import RecordingWriter
+from feeds.source_probe import probe_binance
+
+log = logging.getLogger("monitor")
+
+
+class Monitor:
+    """One monitor process: source, feed, engine, web app."""
+
+    def __init__(self, config: MonitorConfig) -> None:
+        self.config = config
+        self.runner: AsyncioThread | None = None
+        self.exchange: Any = None
+        self.feed: BinanceFeed | None = None
+        self.queue = green.os_queue()
+        self.engine: Engine | None = None
+        self.replay: ReplaySource | None = None
+        self.recorder: RecordingWriter | None = None
+        self.source = config.source
+        self.api_url = ""
+        self.stream_url = ""
+        self._stopping = False
+
+    # -- start-up -------------------------------------------------------------------------------------
+    def run_forever(self) -> int:
+        config = self.config
+        try:
+            listener = green.listen(config.host, config.port)
+        except OSError as exc:
+            raise UserError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from None
+        port = listener.getsockname()[1]
+        try:
+            engine = self.start()
+            from app.web import create_app
+
+            app = create_app(config, engine)
+            print(f"monitor: http://{config.host}:{port}/ source={self.source} symbols={','.join(config.symbols)}",
+                  flush=True)
+            green.serve_wsgi(listener, app, config.max_clients)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+        return 0
+
+    def start(self) -> Engine:
+        """Everything but the web server: source, instruments, engine, streaming."""
+        config = self.config
+        settings_store = SettingsStore(config.state_dir) if config.state_dir else None
+        settings = settings_store.load() if settings_store else {}
+        if config.source == "replay":
+            self.replay = ReplaySource(config.replay_files, config.replay_speed)
+            instruments = self._replay_instruments()
+            config = self.config = replace(config, symbols=tuple(instruments))
+            engine = Engine(config, instruments, source="replay", clock_ns=self.replay.clock_ns,
+                            settings=settings, on_settings_changed=settings_store.save if settings_store else None)
+            engine.stream_control.start = lambda: self.replay.resume()
+            engine.stream_control.stop = lambda: self.replay.pause()
+            self.engine = engine
+            green.spawn(self.replay.pump, engine)
+        else:
+            self.runner = AsyncioThread(green.os_thread_class(), name="exchange-io",
+                                        event_factory=green.os_event_class()).start()
+            instruments = self._pick_source()
+            engine = Engine(config, instruments, source=self.source, request_snapshot=self._request_snapshot,
+                            settings=settings, on_settings_changed=settings_store.save if settings_store else None)
+            engine.stream_control.start = self._start_feed
+            engine.stream_control.stop = self._stop_feed
+            self.engine = engine
+            if config.record_dir:
+                self.recorder = RecordingWriter(Path(config.record_dir))
+            green.spawn(self._pump)
+        if settings.get("streaming", True):
+            engine.set_streaming(True)
+        return engine
+
+    def _replay_instruments(self) -> dict:
+        """Symbols from the file names; filters from the exchangeInfo.json beside the files."""
+        symbols = self.replay.symbols()
+        folders = dict.fromkeys(Path(f).parent for f in self.config.replay_files)
+        instruments: dict = {}
+        for folder in folders:
+            info = folder / "exchangeInfo.json"
+            if info.is_file():
+                instruments.update(load_instruments(info))
+        missing = [s for s in symbols if s not in instruments]
+        if missing:
+            raise UserError(f"no exchangeInfo.json beside the recordings describes {', '.join(missing)}")
+        return {s: instruments[s] for s in symbols}
+
+    def _pick_source(self) -> dict:
+        config = self.config
+        symbols = list(config.symbols)
+        if config.source in ("auto", "binance"):
+            probe = green.run_blocking(
+                self.runner.run,
+                probe_binance(symbols, BINANCE_API_URL, BINANCE_STREAM_URL, config.binance_probe_timeout_s),
+                config.binance_probe_timeout_s + 5,
+            )
+            if probe.reachable and probe.exchange_info:
+                self.source, self.api_url, self.stream_url = "binance", BINANCE_API_URL, BINANCE_STREAM_URL
+                try:
+                    return instruments_from_body(probe.exchange_info, symbols, BINANCE_API_URL)
+                except ExchangeInfoError as exc:
+                    raise UserError(str(exc)) from None
+            if config.source == "binance":
+                raise UserError(f"Binance is not reachable: {probe.detail}")
+            print(f"monitor: Binance not reachable ({probe.detail}); using the embedded exchange", file=sys.stderr)
+        self.source = "sim"
+        self.exchange = self._start_exchange()
+        self.api_url, self.stream_url = self.exchange.base_api_url, self.exchange.stream_url
+        try:
+            return green.run_blocking(self.runner.run, fetch_instruments(self.api_url, symbols), 30)
+        except ExchangeInfoError as exc:
+            raise UserError(str(exc)) from None
+
+    def _start_exchange(self) -> Any:
+        from feeds.exchange.config import ExchangeConfig
+        from feeds.exchange.server import start_exchange
+        from feeds.exchange.catalog import UnknownSymbolError
+
+        config = ExchangeConfig(symbols=tuple(self.config.symbols), seed=self.config.seed,
+                                rate=self.config.exchange_rate, port=0)
+        try:
+            return green.run_blocking(self.runner.run, start_exchange(config), 30)
+        except UnknownSymbolError as exc:
+            raise UserError(str(exc)) from None
+
+    # -- streaming --------------------------------------------------------------------------------------------
+    def _start_feed(self) -> None:
+        if self.feed is not None and self.feed.running:
+            return
+        self.feed = BinanceFeed(
+            self.config.symbols, self.api_url, self.stream_url, self.queue,
+            config=BinanceFeedConfig(seed=self.config.seed), runner=self.runner,
+        )
+        green.run_blocking(self.feed.start)
+
+    def _stop_feed(self) -> None:
+        feed, self.feed = self.feed, None
+        if feed is not None:
+            green.run_blocking(feed.stop)
+        # Frames already queued belong to the stopped stream: drop them so a restart resyncs cleanly.
+        while green.get_batch(self.queue, 0, 100_000):
+            pass
+
+    def _request_snapshot(self, symbol: str) -> None:
+        if self.feed is not None:
+            self.feed.request_snapshot(symbol)
+
+    def _pump(self) -> None:
+        """The engine's thread: frames from the feed queue, in batches, between control commands."""
+        engine = self.engine
+        recorder = self.recorder
+        while not self._stopping:
+            batch = green.get_batch(self.queue, 0.05)
+            if recorder is not None:
+                for item in batch:
+                    if isinstance(item, FeedMessage):
+                        recorder.write(item.recv_ns, item.text, item.symbol)
+            engine.handle_batch(batch)
+
+    # -- shut-down ------------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stopping = True
+        try:
+            if self.feed is not None:
+                self.feed.stop()
+            if self.exchange is not None and self.runner is not None and self.runner.running:
+                self.runner.run(self.exchange.stop(), 10)
+            if self.recorder is not None:
+                self.recorder.close()
+        finally:
+            if self.runner is not None:
+                self.runner.stop()

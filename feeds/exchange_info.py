@@ -1,0 +1,60 @@
+"""Instruments from an exchange's ``GET /api/v3/exchangeInfo?symbols=[...]`` (live or embedded)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import aiohttp
+
+from orderbook.instrument import Instrument, InstrumentError, instruments_from_exchange_info
+
+
+class ExchangeInfoError(LookupError):
+    """exchangeInfo could not be had, or lacks a wanted symbol: the message is for the user."""
+
+
+async def fetch_instruments(api_url: str, symbols: Sequence[str], timeout_s: float = 10.0) -> dict[str, Instrument]:
+    """``api_url`` like "http://127.0.0.1:P/api". Raises ExchangeInfoError with Binance's message
+    (e.g. -1121 Invalid symbol) or the network failure."""
+    url = f"{api_url.rstrip('/')}/v3/exchangeInfo"
+    params = {"symbols": json.dumps(list(symbols), separators=(",", ":"))}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
+            async with session.get(url, params=params) as response:
+                body = await response.text()
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise ExchangeInfoError(f"exchangeInfo from {url} failed: {type(exc).__name__} {exc}") from None
+    return instruments_from_body(body, symbols, url)
+
+
+def instruments_from_body(body: str, symbols: Sequence[str], where: str) -> dict[str, Instrument]:
+    try:
+        info = json.loads(body)
+    except ValueError:
+        raise ExchangeInfoError(f"exchangeInfo from {where} is not JSON: {body[:120]!r}") from None
+    if isinstance(info, dict) and "code" in info and "symbols" not in info:
+        raise ExchangeInfoError(f"{where}: {info.get('msg', 'error')} (code {info['code']}) for {', '.join(symbols)}")
+    try:
+        instruments = instruments_from_exchange_info(info)
+    except InstrumentError as exc:
+        raise ExchangeInfoError(str(exc)) from None
+    missing = [s for s in symbols if s not in instruments]
+    if missing:
+        raise ExchangeInfoError(f"unknown symbol(s) at {where}: {', '.join(missing)}")
+    return {s: instruments[s] for s in symbols}
+
+
+def load_instruments(path: Path, symbols: Sequence[str] | None = None) -> dict[str, Instrument]:
+    """From an exchangeInfo.json file (as recorded next to recordings)."""
+    try:
+        info = json.loads(Path(path).read_text())
+        instruments = instruments_from_exchange_info(info)
+    except (OSError, ValueError) as exc:
+        raise ExchangeInfoError(f"cannot read exchangeInfo {path}: {exc}") from None
+    if symbols is None:
+        return instruments
+    missing = [s for s in symbols if s not in instruments]
+    if missing:
+        raise ExchangeInfoError(f"{path} has no {', '.join(missing)}")
+    return {s: instruments[s] for s in symbols}
