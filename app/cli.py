@@ -28,6 +28,13 @@ class UserError(Exception):
     """Bad input from the user: reported as one line on stderr, exit status 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (no usage dump), exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def _env_name(command: str, dest: str) -> str:
     prefix = "MONITOR_" if command == "serve" else f"MONITOR_{command.upper()}_"
     return prefix + dest.upper()
@@ -38,25 +45,36 @@ def _apply_env_defaults(command: str, parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
         if not action.option_strings or action.dest in ("help",):
             continue
-        value = os.environ.get(_env_name(command, action.dest))
+        name = _env_name(command, action.dest)
+        value = os.environ.get(name)
         if value is None:
             continue
-        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
-            action.default = value.strip().lower() in ("1", "true", "yes", "on")
-        elif action.nargs in ("*", "+"):
-            action.default = [action.type(v) if action.type else v for v in value.split()]
-        else:
-            action.default = action.type(value) if action.type else value
+        try:
+            _set_default(action, value)
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            parser.error(f"environment variable {name}={value!r}: {exc}")
+
+
+def _set_default(action: argparse.Action, value: str) -> None:
+    convert = action.type or str
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        action.default = value.strip().lower() in ("1", "true", "yes", "on")
+    elif action.nargs in ("*", "+"):
+        action.default = [convert(v) for v in value.split()]
+    elif action.choices is not None and value not in action.choices:
+        raise ValueError(f"must be one of {', '.join(map(str, action.choices))}")
+    else:
+        action.default = convert(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m app",
         description="Real-time Binance trading monitor with strategy simulation.",
     )
     parser.add_argument("--debug", action="store_true", default=os.environ.get("MONITOR_DEBUG") == "1",
                         help="show tracebacks for unexpected errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f"app.commands.{name}")
         command_parser = sub.add_parser(name, help=help_text, description=help_text)

@@ -1,0 +1,88 @@
+"""`python -m app serve`: source fallback, replay source, and one clear line for bad input."""
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.monitor_process import MonitorProcess, run_app
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "binance"
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wait_for(predicate, url: str, deadline_polls: int = 300):
+    """Poll an HTTP endpoint until predicate(body) holds (no event to await over plain HTTP)."""
+    import time
+
+    body = None
+    for _ in range(deadline_polls):
+        body = get_json(url)
+        if predicate(body):
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"condition never held; last: {body}")
+
+
+def test_auto_falls_back_to_the_embedded_exchange_and_syncs():
+    with MonitorProcess(["serve", "--source", "auto", "--port", "0", "--symbols", "BTCUSDT,ETHUSDT"]) as monitor:
+        assert any("Binance not reachable" in line for line in monitor.output)
+        health = wait_for(lambda h: h["status"] == "ok", monitor.url + "/health")
+        assert health["source"] == "sim" and health["streaming"]
+        assert set(health["symbols"]) == {"BTCUSDT", "ETHUSDT"}
+        for symbol in health["symbols"].values():
+            assert symbol["synced"] and symbol["gaps"] == 0 and symbol["msgs"] > 0
+
+
+def test_replay_source_plays_recordings_into_the_monitor():
+    files = sorted(str(p) for p in (DATA / "2021-10-12").glob("*.gz"))
+    with MonitorProcess(["serve", "--source", "replay", "--port", "0", "--speed", "0", "--replay", *files]) as monitor:
+        health = wait_for(lambda h: all(s["synced"] for s in h["symbols"].values()), monitor.url + "/health")
+        assert health["source"] == "replay"
+        assert set(health["symbols"]) == {"BLZETH", "LRCBTC", "NKNUSDT", "RUNEEUR"}
+
+
+def test_port_in_use_is_one_clear_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_app(["serve", "--source", "sim", "--port", str(port)])
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["serve", "--port", "70000"], "port out of range"),
+    (["serve", "--symbols", "BTC-USDT"], "not a symbol name"),
+    (["serve", "--strategies", "martingale"], "unknown strategy 'martingale'"),
+    (["serve", "--source", "replay"], "--source replay needs --replay FILE"),
+    (["serve", "--source", "replay", "--replay", "/nonexistent.gz"], "cannot read recording /nonexistent.gz"),
+    (["serve", "--source", "moon"], "invalid choice: 'moon'"),
+])
+def test_bad_arguments_give_one_line_and_non_zero_exit(args, message):
+    result = run_app(args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_environment_variables_set_options():
+    import os
+    import subprocess
+    import sys
+
+    from tests.monitor_process import ROOT
+
+    env = {**os.environ, "MONITOR_PORT": "70001"}
+    result = subprocess.run([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "MONITOR_PORT" in result.stderr and "port out of range" in result.stderr
