@@ -1,0 +1,263 @@
+"""`python -m app backtest FILE... --strategy NAME [--param k=v ...] [--json]`: a strategy over recordings.
+
+The recordings go through the very pipeline the live monitor uses (feeds.recording reader ->
+feeds.pipeline.MarketData), its market events drive strategies.backtest.Backtest (one session per
+symbol: strategy, risk, paper matcher, portfolio). The summary is deterministic for the same files,
+options and seed; only the "perf" block (wall time, rates) changes from run to run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+STRATEGY_NAMES = ("market_maker", "avellaneda_stoikov", "liquidity_taker")
+QUEUE_MODEL_NAMES = ("probabilistic", "trades_only")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="recordings <SYMBOL>_<YYYYMMDD>.gz")
+    parser.add_argument("--strategy", choices=STRATEGY_NAMES, default=None,
+                        help="the strategy to run on every symbol (required)")
+    parser.add_argument("--param", action="extend", nargs="+", default=[], metavar="K=V",
+                        help="strategy parameter, repeatable (e.g. --param spread_bps=8 levels=2)")
+    parser.add_argument("--risk", action="extend", nargs="+", default=[], metavar="K=V",
+                        help="risk limit, repeatable (e.g. --risk max_position=1000)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    parser.add_argument("--exchange-info", type=Path, default=None, metavar="PATH",
+                        help="exchangeInfo.json with the symbols' filters "
+                             "(default: exchangeInfo.json next to each recording)")
+    parser.add_argument("--timer-ms", type=_positive_int, default=1000,
+                        help="strategy/risk timer period in ms of event time (default 1000)")
+    parser.add_argument("--maker-fee-bps", type=float, default=10.0, help="maker fee, bps (negative = rebate)")
+    parser.add_argument("--taker-fee-bps", type=float, default=10.0, help="taker fee, bps")
+    parser.add_argument("--order-latency-ms", type=_latency, default=5.0, help="order entry latency, ms")
+    parser.add_argument("--cancel-latency-ms", type=_latency, default=5.0, help="cancel latency, ms")
+    parser.add_argument("--md-latency-ms", type=_latency, default=2.0,
+                        help="market data latency (exchange -> us), ms")
+    parser.add_argument("--queue-model", choices=QUEUE_MODEL_NAMES, default="probabilistic",
+                        help="how cancellations move a resting order's queue position")
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _latency(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 60_000:
+        raise argparse.ArgumentTypeError(f"latency must be 0..60000 ms, got {text}")
+    return value
+
+
+def parse_pairs(items: Iterable[str], what: str) -> dict[str, str]:
+    """['a=1', 'b=x'] -> {'a': '1', 'b': 'x'}; one clear error for a malformed or repeated pair."""
+    from app.cli import UserError
+
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"{what} must look like key=value, got {item!r}")
+        if key in pairs:
+            raise UserError(f"{what} {key} given twice")
+        pairs[key] = value.strip()
+    return pairs
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.cli import UserError
+    from feeds.exchange_info import ExchangeInfoError
+    from feeds.recording import RecordingError, read_recordings
+    from strategies.backtest import BacktestConfig
+    from strategies.base import ParameterError
+    from strategies.fees import FeeSchedule
+    from strategies.latency import LatencyModel
+
+    if not args.strategy:
+        raise UserError(f"--strategy is required: one of {', '.join(STRATEGY_NAMES)}")
+    try:
+        config = BacktestConfig(
+            strategy=args.strategy,
+            params=parse_pairs(args.param, "--param"),
+            seed=args.seed,
+            timer_ms=args.timer_ms,
+            fees=FeeSchedule(args.maker_fee_bps, args.taker_fee_bps),
+            latency=LatencyModel.from_ms(args.order_latency_ms, args.cancel_latency_ms, args.md_latency_ms),
+            queue_model=args.queue_model,
+            risk_limits=parse_pairs(args.risk, "--risk"),
+        )
+    except (ParameterError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    paths = [Path(p) for p in args.files]
+    try:
+        read_recordings(paths)  # every file exists and is gzip, before anything else is said about them
+        instruments = instruments_for(paths, args.exchange_info)
+        summary = run_backtest(paths, instruments, config)
+    except (RecordingError, ExchangeInfoError) as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def instruments_for(paths: list[Path], exchange_info: Path | None) -> dict:
+    """The instruments of the recordings' symbols (from file names), from exchangeInfo.json."""
+    from app.cli import UserError
+    from feeds.exchange_info import load_instruments
+    from feeds.recording import symbol_of_file
+
+    symbols: list[str] = []
+    for path in paths:
+        symbol = symbol_of_file(path)
+        if symbol is None:
+            if path.name.startswith("_ALL_"):
+                continue  # messages no symbol could be told for: no instrument needed
+            raise UserError(f"cannot tell the symbol of {path} (expected <SYMBOL>_<YYYYMMDD>.gz)")
+        if symbol not in symbols:
+            symbols.append(symbol)
+    if not symbols:
+        raise UserError("no symbol recordings among the files given")
+    if exchange_info is not None:
+        if not exchange_info.is_file():
+            raise UserError(f"exchangeInfo file not found: {exchange_info}")
+        return load_instruments(exchange_info, symbols)
+    instruments: dict = {}
+    for path in paths:
+        symbol = symbol_of_file(path)
+        if symbol is None or symbol in instruments:
+            continue
+        candidate = path.parent / "exchangeInfo.json"
+        if not candidate.is_file():
+            raise UserError(f"no exchangeInfo.json next to {path}: give --exchange-info PATH")
+        instruments.update(load_instruments(candidate, [symbol]))
+    return instruments
+
+
+def run_backtest(paths: list[Path], instruments: dict, config: Any,
+                 clock: Callable[[], float] | None = None) -> dict[str, Any]:
+    """Read, replay through MarketData and backtest; the summary with feed counters and a "perf" block."""
+    import time
+
+    from feeds.pipeline import MarketData
+    from feeds.recording import read_recordings
+    from strategies.backtest import Backtest
+
+    clock = clock or time.perf_counter
+    reader = read_recordings(paths)
+    market = MarketData(instruments)
+    backtest = Backtest(instruments, config)
+    start = clock()
+    messages = drive(reader, market, backtest)
+    summary = backtest.summary()
+    wall = clock() - start
+    summary["feed"] = feed_counters(market, reader)
+    summary["messages"] = messages
+    summary["perf"] = perf(messages, backtest.events, summary["duration_s"], wall)
+    return summary
+
+
+def drive(messages: Iterable[tuple[int, str, str | None]], market: Any, backtest: Any) -> int:
+    """Each message through the pipeline; its market events to the backtest. Returns the message count."""
+    from feeds.pipeline import BookChanged, BookStatus
+    from orderbook.trades import TradeTick
+
+    on_message = market.on_message
+    book = market.book
+    on_book = backtest.on_book
+    on_trade = backtest.on_trade
+    on_status = backtest.on_book_status
+    count = 0
+    for recv_ns, text, symbol in messages:
+        count += 1
+        for event in on_message(recv_ns, text, symbol):
+            kind = type(event)
+            if kind is BookChanged:
+                on_book(event.symbol, event.ts_recv, book(event.symbol), True)
+            elif kind is TradeTick:
+                on_trade(event)
+            elif kind is BookStatus:
+                on_status(event.symbol, recv_ns, event.synced, event.stale, event.reason)
+    return count
+
+
+def feed_counters(market: Any, reader: Any) -> dict[str, Any]:
+    """Deterministic pipeline counters: what was read, dropped and resynced."""
+    symbols = {}
+    for symbol in market.symbols:
+        stats = market.stats(symbol)
+        symbols[symbol] = {name: getattr(stats, name) for name in ("messages", "diffs_applied", "gaps", "resyncs", "malformed", "crossed", "snapshots")
+                           if hasattr(stats, name)}
+        symbols[symbol]["synced"] = market.synced(symbol)
+    return {
+        "lines": reader.lines,
+        "malformed_lines": reader.malformed_lines,
+        "problems": list(reader.problems),
+        "malformed": market.malformed,
+        "unrouted": market.unrouted,
+        "internal_errors": market.internal_errors,
+        "symbols": symbols,
+    }
+
+
+def perf(messages: int, events: int, duration_s: float, wall_s: float) -> dict[str, float]:
+    """Wall-time figures: the only part of the summary that differs between identical runs."""
+    wall = max(wall_s, 1e-9)
+    return {
+        "wall_s": wall_s,
+        "messages_per_s": messages / wall,
+        "events_per_s": events / wall,
+        "x_realtime": duration_s / wall,
+        "cpu_count": os.cpu_count() or 1,
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A plain-text table per symbol plus the totals and the perf line."""
+    config = summary["config"]
+    lines = [
+        f"backtest {config['strategy']} seed {config['seed']} over {summary['duration_s']:.1f} s of data, "
+        f"{summary['messages']} messages, {summary['events']} market events",
+        f"{'symbol':<12}{'fills':>7}{'maker':>7}{'taker':>7}{'position':>14}{'realized':>14}{'unrealized':>14}"
+        f"{'fees':>12}{'equity':>14}{'max dd':>12}{'fill %':>8}  quote",
+    ]
+    for symbol, row in summary["symbols"].items():
+        lines.append(
+            f"{symbol:<12}{row['fills']:>7}{row['maker_fills']:>7}{row['taker_fills']:>7}{row['qty']:>14.8g}"
+            f"{row['realized']:>14.6g}{row['unrealized']:>14.6g}{row['fees']:>12.6g}{row['equity']:>14.6g}"
+            f"{row['max_drawdown']:>12.6g}{100 * row['fill_ratio']:>8.2f}  {row['quote_asset']}"
+        )
+    for quote, row in summary["by_quote"].items():
+        lines.append(
+            f"{'total ' + quote:<12}{row['fills']:>7}{'':>7}{'':>7}{'':>14}{row['realized']:>14.6g}"
+            f"{row['unrealized']:>14.6g}{row['fees']:>12.6g}{row['equity']:>14.6g}"
+        )
+    total = summary["total"]
+    lines.append(f"Sharpe (total, {summary['sharpe_definition']}): {total['sharpe']:.3f}; "
+                 f"max drawdown {total['max_drawdown']:.6g}; turnover {total['turnover']:.6g}")
+    perf_block = summary["perf"]
+    lines.append(f"{perf_block['messages_per_s']:,.0f} messages/s, {perf_block['events_per_s']:,.0f} events/s, "
+                 f"{perf_block['x_realtime']:,.0f}x real time ({perf_block['wall_s']:.3f} s)")
+    return "\n".join(lines)

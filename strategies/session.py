@@ -1,0 +1,529 @@
+"""One symbol's trading session: market events in; strategies, risk, paper matcher and accounting wired.
+
+Per event the order is fixed, so a run is reproducible: the portfolio closes finished seconds, the
+matcher sees the market first (the exchange moves before we can react), fills reach the portfolio and
+their strategy, risk learns the market state, then each enabled strategy reacts and its intents go
+through risk (a block becomes a reject entry) to the matcher.
+
+Several strategies can share a symbol. Each sees only its own open orders and its own position
+(``StrategyContext.position``, average entry); risk sees the symbol's net position and every open order.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+from orderbook.book import OrderBook
+from orderbook.instrument import Instrument
+from orderbook.trades import TradeTick
+from strategies.activity import Activity
+from strategies.base import ParameterError, Strategy, StrategyContext
+from strategies.filters import DUPLICATE_ORDER, UNKNOWN_ORDER
+from strategies.matching import OrderEvent, PaperMatcher
+from strategies.orders import CancelAll, CancelOrder, Fill, Intent, Order, PlaceOrder, Side
+from strategies.portfolio import DAY_NS, Portfolio, average_cost
+from strategies.risk import RiskManager
+
+ActivitySink = Callable[[Activity], None]
+
+_BUY = Side.BUY
+_MAX_REACTION_DEPTH = 32  # fills answered by orders that fill at once: bounded, never a runaway loop
+
+
+class StrategySlot:
+    """A strategy in a session: its switch, its open orders and its own position."""
+
+    __slots__ = ("strategy", "name", "enabled", "ctx", "orders", "position", "avg_price")
+
+    def __init__(self, strategy: Strategy, enabled: bool, ctx: StrategyContext) -> None:
+        self.strategy = strategy
+        self.name = strategy.name
+        self.enabled = enabled
+        self.ctx = ctx
+        self.orders: dict[str, Order] = {}
+        ctx.open_orders = self.orders  # the strategy sees its own open orders, live
+        self.position = 0  # signed lots filled by this strategy
+        self.avg_price = 0.0  # ticks, average cost of this strategy's open position
+
+    def on_fill(self, fill: Fill) -> None:
+        signed = fill.qty if fill.side is _BUY else -fill.qty
+        self.position, self.avg_price, _ = average_cost(self.position, self.avg_price, signed, fill.price)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFill:
+    """A fill with the strategy it belongs to (for the snapshot's "fills" list)."""
+
+    strategy: str
+    fill: Fill
+
+
+class SymbolSession:
+    """Strategies, risk, matcher and account of one symbol. Times: local ns (ts_recv clock)."""
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        strategies: Iterable[Strategy],
+        risk: RiskManager,
+        matcher: PaperMatcher,
+        portfolio: Portfolio,
+        activity: ActivitySink,
+        *,
+        enabled: Mapping[str, bool] | None = None,
+        keep_fills: int = 500,
+    ) -> None:
+        self.instrument = instrument
+        self.symbol = instrument.symbol
+        self.risk = risk
+        self.matcher = matcher
+        self.portfolio = portfolio
+        self.account = portfolio.add(instrument)
+        self._emit = activity
+        self.book = OrderBook(instrument)  # the last book seen (empty until the first book event)
+        self.book_ok = False
+        self.now = 0
+        self._last_book_ns: int | None = None
+        self.slots: list[StrategySlot] = []
+        self._by_name: dict[str, StrategySlot] = {}
+        self._owner: dict[str, StrategySlot] = {}  # client_id -> slot, for open orders
+        self._recent_fills: deque[SessionFill] = deque(maxlen=keep_fills)
+        self._depth = 0
+        self._seen_risk_state: Any = None
+        self._equity_seen: tuple[float, int] | None = None
+        self._counts = {"orders": 0, "rejected": 0, "canceled": 0, "expired": 0, "cancel_rejected": 0}
+        self._risk_ctx = StrategyContext(
+            now=0, instrument=instrument, book=self.book, position=0, avg_entry_price=0.0,
+            open_orders=matcher.orders, book_ok=False, risk_state=self._risk_state(),
+        )
+        switches = dict(enabled or {})
+        for strategy in strategies:
+            if strategy.name in self._by_name:
+                raise ValueError(f"{self.symbol}: strategy {strategy.name!r} given twice")
+            if strategy.instrument.symbol != self.symbol:
+                raise ValueError(f"strategy {strategy.name!r} is for {strategy.instrument.symbol}, not {self.symbol}")
+            slot = StrategySlot(strategy, switches.pop(strategy.name, True), StrategyContext(
+                now=0, instrument=instrument, book=self.book, position=0, avg_entry_price=0.0,
+                open_orders={}, book_ok=False, risk_state=self._risk_ctx.risk_state,
+            ))
+            self.slots.append(slot)
+            self._by_name[strategy.name] = slot
+        if switches:
+            raise ValueError(f"{self.symbol}: no strategy named {', '.join(sorted(switches))}")
+        self._enabled = [slot for slot in self.slots if slot.enabled]
+
+    # -- market events -------------------------------------------------------------------------
+    def on_book(self, ts_recv: int, book: OrderBook, book_ok: bool = True) -> None:
+        """The book changed (a diff or snapshot was applied). book_ok: synced and fresh."""
+        self.now = ts_recv
+        self.book = book
+        self.book_ok = book_ok
+        self._last_book_ns = ts_recv
+        portfolio = self.portfolio
+        if ts_recv >= portfolio.next_sample_ns:
+            portfolio.advance(ts_recv)
+        events = self.matcher.on_book(ts_recv, book)
+        if events:
+            self._handle(events)
+        if self.account.position:  # flat: the mark does not enter equity (snapshots mark on demand)
+            self._mark(book)
+        risk = self.risk
+        actions = risk.on_market(ts_recv, book_ok, 0)
+        if actions or risk.state is not self._seen_risk_state:
+            self._risk_actions(actions)
+        else:
+            self._drain_risk()
+        for slot in self._enabled:
+            intents = slot.strategy.on_book(self._ctx(slot))
+            if intents:
+                self._route(slot, intents)
+
+    def on_trade(self, trade: TradeTick) -> None:
+        """A public trade print."""
+        now = trade.ts_recv
+        self.now = now
+        portfolio = self.portfolio
+        if now >= portfolio.next_sample_ns:
+            portfolio.advance(now)
+        events = self.matcher.on_trade(now, trade, self.book)
+        if events:
+            self._handle(events)
+        for slot in self._enabled:
+            intents = slot.strategy.on_trade(self._ctx(slot), trade)
+            if intents:
+                self._route(slot, intents)
+
+    def on_timer(self, now: int) -> None:
+        """A periodic tick of event time: orders in flight arrive, risk sees book age and equity, strategies' timers."""
+        self.now = now
+        self.portfolio.advance(now)
+        if self.account.position:
+            self._mark(self.book)
+        events = self.matcher.advance(now, self.book)
+        if events:
+            self._handle(events)
+        age = now - self._last_book_ns if self._last_book_ns is not None else 0
+        self._risk_market(now, self.book_ok, age)
+        self._risk_equity_if_changed(now)
+        for slot in self._enabled:
+            intents = slot.strategy.on_timer(self._ctx(slot))
+            if intents:
+                self._route(slot, intents)
+
+    def on_book_status(self, now: int, synced: bool, stale: bool = False, reason: str = "") -> None:
+        """The feed's verdict on the book changed: an unusable book blocks new orders and cancels resting ones."""
+        self.now = now
+        book_ok = synced and not stale
+        if book_ok == self.book_ok:
+            return
+        self.book_ok = book_ok
+        state = "synced" if book_ok else ("stale" if stale else "not synced")
+        self._emit(Activity(now, self.symbol, "feed", f"book {state}" + (f": {reason}" if reason else ""),
+                            {"synced": synced, "stale": stale, "reason": reason}))
+        age = now - self._last_book_ns if self._last_book_ns is not None else 0
+        self._risk_market(now, book_ok, age)
+
+    # -- controls ------------------------------------------------------------------------------
+    def strategy_names(self) -> list[str]:
+        return [slot.name for slot in self.slots]
+
+    def set_enabled(self, name: str, enabled: bool) -> None:
+        """Start or stop a strategy; stopping cancels its open orders. Unknown name: ParameterError."""
+        slot = self._slot(name)
+        if slot.enabled == enabled:
+            return
+        slot.enabled = enabled
+        self._enabled = [s for s in self.slots if s.enabled]
+        self._emit(Activity(self.now, self.symbol, "strategy", f"{name} {'started' if enabled else 'stopped'}",
+                            {"strategy": name, "enabled": enabled}))
+        if not enabled:
+            self._cancel_orders(list(slot.orders))
+
+    def update_params(self, name: str, changes: Mapping[str, Any]) -> None:
+        """Change some parameters of a running strategy (validated: raises strategies.base.ParameterError)."""
+        slot = self._slot(name)
+        strategy = slot.strategy
+        merged = strategy.params.as_dict()
+        merged.update(changes)
+        params = type(strategy.params).from_mapping(merged)
+        strategy.update_params(params)
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(changes.items()))
+        self._emit(Activity(self.now, self.symbol, "strategy", f"{name} parameters: {shown}",
+                            {"strategy": name, "params": dict(changes)}))
+
+    def configure(self, name: str, enabled: bool | None = None, params: Mapping[str, Any] | None = None) -> None:
+        """The control panel's `strategy` command: parameters first (all or nothing), then the switch."""
+        slot = self._slot(name)
+        if params:
+            self.update_params(slot.name, params)
+        if enabled is not None:
+            self.set_enabled(slot.name, enabled)
+
+    def cancel_all(self, reason: str) -> None:
+        """Cancel every open order of the symbol (operator or risk action)."""
+        if self.matcher.orders:
+            self._emit(Activity(self.now, self.symbol, "cancel", f"cancel all: {reason}", {"reason": reason}))
+            self._cancel_orders(list(self.matcher.orders))
+
+    def counters(self) -> dict[str, int]:
+        """Orders accepted, rejected (by the exchange rules), canceled, expired; blocked by risk; open now."""
+        counts = dict(self._counts)
+        counts["blocked"] = getattr(self.risk, "blocks", 0)
+        counts["open_orders"] = len(self.matcher.orders)
+        return counts
+
+    def _slot(self, name: str) -> StrategySlot:
+        slot = self._by_name.get(name)
+        if slot is None:  # same error type as a bad parameter: the control panel reports either as one line
+            raise ParameterError(f"{self.symbol}: no strategy {name!r}; running: {', '.join(self._by_name) or 'none'}")
+        return slot
+
+    # -- internals -----------------------------------------------------------------------------
+    def _ctx(self, slot: StrategySlot) -> StrategyContext:
+        ctx = slot.ctx
+        ctx.now = self.now
+        ctx.book = self.book
+        ctx.position = slot.position
+        ctx.avg_entry_price = slot.avg_price
+        ctx.book_ok = self.book_ok
+        ctx.risk_state = self._risk_ctx.risk_state
+        return ctx
+
+    def _mark(self, book: OrderBook) -> None:
+        """Mark the position to the mid (ticks); one side only: its best price."""
+        bids = book.bids
+        asks = book.asks
+        if bids:
+            if asks:
+                self.account.mark = (bids.peekitem(-1)[0] + asks.peekitem(0)[0]) / 2.0
+            else:
+                self.account.mark = float(bids.peekitem(-1)[0])
+        elif asks:
+            self.account.mark = float(asks.peekitem(0)[0])
+
+    def _route(self, slot: StrategySlot, intents: Iterable[Intent]) -> None:
+        """Strategy intents through risk to the matcher."""
+        risk_ctx = self._refresh_risk_ctx()
+        matcher = self.matcher
+        now = self.now
+        for intent in intents:
+            if type(intent) is CancelAll:
+                self._cancel_orders(list(slot.orders))
+                continue
+            if type(intent) is CancelOrder:
+                owner = self._owner.get(intent.client_id)
+                if owner is not slot:  # a strategy may only cancel its own orders
+                    self._cancel_rejected(now, intent.client_id, slot.name, UNKNOWN_ORDER)
+                    continue
+                events = matcher.cancel(now, intent.client_id, self.book)
+                if events:
+                    self._handle(events)
+                continue
+            if intent.client_id in self._owner:
+                self._reject(intent.client_id, slot.name, DUPLICATE_ORDER, "exchange", intent)
+                continue
+            if self.risk.check(intent, risk_ctx):
+                continue  # risk queued a (folded) block event: it becomes the reject entry
+            self._owner[intent.client_id] = slot
+            events = matcher.submit(now, intent, self.book)
+            self._handle(events)
+            risk_ctx.position = self.account.position
+        self._drain_risk()
+
+    def _cancel_orders(self, client_ids: list[str]) -> None:
+        if not client_ids:
+            return
+        events = self.matcher.cancel_all(self.now, self.book, client_ids)
+        if events:
+            self._handle(events)
+
+    def _handle(self, events: Iterable[Fill | OrderEvent]) -> None:
+        """Matcher output: accounting, activity, and the owning strategy's on_fill."""
+        self._depth += 1
+        try:
+            for event in events:
+                if type(event) is Fill:
+                    self._on_fill(event)
+                else:
+                    self._on_order_event(event)
+        finally:
+            self._depth -= 1
+
+    def _on_fill(self, fill: Fill) -> None:
+        slot = self._owner.get(fill.client_id)
+        self.portfolio.on_fill(fill)
+        self._mark(self.book)
+        name = slot.name if slot is not None else ""
+        self._recent_fills.append(SessionFill(name, fill))
+        instrument = self.instrument
+        side = "BUY" if fill.side is _BUY else "SELL"
+        self._emit(Activity(
+            fill.ts, self.symbol, "fill",
+            f"{side} {instrument.lots_to_str(fill.qty).rstrip('0').rstrip('.')} @ "
+            f"{instrument.ticks_to_price(fill.price):.{instrument.price_decimals}f} "
+            f"{fill.liquidity.value} ({fill.reason.value}) fee {fill.fee:.8g} {fill.tag}".rstrip(),
+            {"client_id": fill.client_id, "strategy": name, "side": side, "price": fill.price, "qty": fill.qty,
+             "liquidity": fill.liquidity.value, "reason": fill.reason.value, "fee": fill.fee, **fill.detail},
+        ))
+        if slot is None:
+            return
+        slot.on_fill(fill)
+        order = slot.orders.get(fill.client_id)
+        if order is not None and not order.status.is_open:
+            self._forget(fill.client_id)
+        self._risk_equity(fill.ts)
+        if slot.enabled and self._depth <= _MAX_REACTION_DEPTH:
+            intents = slot.strategy.on_fill(self._ctx(slot), fill)
+            if intents:
+                self._route(slot, intents)
+
+    def _on_order_event(self, event: OrderEvent) -> None:
+        kind = event.kind
+        cid = event.client_id
+        slot = self._owner.get(cid)
+        name = slot.name if slot is not None else ""
+        order = event.order
+        self._counts[kind if kind != "accepted" else "orders"] += 1
+        if kind == "accepted":
+            if slot is not None:
+                slot.orders[cid] = order
+            self.account.on_order_placed(order.qty)
+            self._emit(Activity(event.ts, self.symbol, "order", self._describe(order),
+                                {"client_id": cid, "strategy": name, "status": order.status.value}))
+            return
+        if kind == "rejected":
+            if order is not None:
+                self._reject(cid, name, event.reason, "exchange", order)
+            else:  # refused before an order existed (duplicate id): the id still belongs to its order
+                self._reject(cid, name, event.reason, "exchange")
+                return
+        elif kind == "canceled":
+            self._emit(Activity(event.ts, self.symbol, "cancel", f"canceled {cid}",
+                                {"client_id": cid, "strategy": name, "filled": order.filled if order else 0}))
+        elif kind == "expired":
+            self._emit(Activity(event.ts, self.symbol, "cancel", f"expired {cid} (unfilled remainder)",
+                                {"client_id": cid, "strategy": name, "filled": order.filled if order else 0}))
+        elif kind == "cancel_rejected":
+            self._cancel_rejected(event.ts, cid, name, event.reason)
+            return
+        self._forget(cid)
+
+    def _forget(self, client_id: str) -> None:
+        slot = self._owner.pop(client_id, None)
+        if slot is not None:
+            slot.orders.pop(client_id, None)
+
+    def _cancel_rejected(self, ts: int, client_id: str, strategy: str, reason: str) -> None:
+        self._emit(Activity(ts, self.symbol, "reject", f"cancel {client_id} rejected: {reason}",
+                            {"client_id": client_id, "strategy": strategy, "reason": reason}))
+
+    def _reject(self, client_id: str, strategy: str, reason: str, source: str,
+                what: PlaceOrder | Order | None = None) -> None:
+        if isinstance(what, Order):
+            what = self._describe(what)
+        elif isinstance(what, PlaceOrder):
+            what = self._describe_intent(what)
+        else:
+            what = client_id
+        self._emit(Activity(self.now, self.symbol, "reject", f"{what} rejected: {reason}",
+                            {"client_id": client_id, "strategy": strategy, "reason": reason, "by": source}))
+
+    def _describe(self, order: Order) -> str:
+        instrument = self.instrument
+        side = "BUY" if order.side is _BUY else "SELL"
+        qty = instrument.lots_to_str(order.qty).rstrip("0").rstrip(".")
+        if order.price is None:
+            text = f"{side} {qty} MARKET"
+        else:
+            text = f"{side} {qty} @ {instrument.ticks_to_price(order.price):.{instrument.price_decimals}f}"
+            if order.post_only:
+                text += " post-only"
+            elif order.time_in_force.value != "GTC":
+                text += f" {order.time_in_force.value}"
+        return f"{text} {order.tag} [{order.client_id}]" if order.tag else f"{text} [{order.client_id}]"
+
+    def _describe_intent(self, intent: PlaceOrder) -> str:
+        instrument = self.instrument
+        side = "BUY" if intent.side is _BUY else "SELL"
+        qty = instrument.lots_to_str(intent.qty).rstrip("0").rstrip(".")
+        price = "MARKET" if intent.price is None else \
+            f"@ {instrument.ticks_to_price(intent.price):.{instrument.price_decimals}f}"
+        return f"{side} {qty} {price} [{intent.client_id}]"
+
+    # -- risk ----------------------------------------------------------------------------------
+    def pause(self, reason: str = "paused by user") -> None:
+        """Operator pause: risk HALTED, open orders cancelled."""
+        self._risk_actions(self.risk.pause(reason, self.now))
+
+    def resume(self) -> None:
+        self._risk_actions(self.risk.resume(self.now))
+
+    def update_limits(self, changes: Mapping[str, Any]) -> None:
+        """Change some risk limits (validated: raises strategies.base.ParameterError)."""
+        merged = self.risk.limits.as_dict()
+        merged.update(changes)
+        self._risk_actions(self.risk.update_limits(type(self.risk.limits).from_mapping(merged), self.now))
+
+    def _risk_state(self) -> str:
+        state = self.risk.state
+        return getattr(state, "value", state)
+
+    def _refresh_risk_ctx(self) -> StrategyContext:
+        ctx = self._risk_ctx
+        ctx.now = self.now
+        ctx.book = self.book
+        ctx.position = self.account.position
+        ctx.avg_entry_price = self.account.avg_price
+        ctx.book_ok = self.book_ok
+        return ctx
+
+    def _risk_market(self, now: int, book_ok: bool, age_ns: int) -> None:
+        self._risk_actions(self.risk.on_market(now, book_ok, age_ns))
+
+    def _risk_equity(self, now: int) -> None:
+        account = self.account
+        equity = account.equity()
+        self._risk_actions(self.risk.on_equity(now, equity, equity - account.day_start_equity))
+        self._equity_seen = (equity, now // DAY_NS)
+
+    def _risk_equity_if_changed(self, now: int) -> None:
+        """Timers: tell risk about equity only when it moved or a UTC day began (most ticks change nothing)."""
+        if self._equity_seen != (self.account.equity(), now // DAY_NS):
+            self._risk_equity(now)
+
+    def _risk_actions(self, intents: Iterable[Intent] | None) -> None:
+        """Log what risk decided, then carry out its cancels (entering HALTED/REDUCING, stale data)."""
+        self._drain_risk()
+        for intent in intents or ():
+            if type(intent) is CancelAll:
+                self.cancel_all(intent.reason or "risk")
+            elif type(intent) is CancelOrder and intent.client_id in self.matcher.orders:
+                self._cancel_orders([intent.client_id])
+
+    def _drain_risk(self) -> None:
+        events = self.risk.drain_events()
+        state = self.risk.state
+        if state is not self._seen_risk_state:  # enum .value is slow enough to matter per event
+            self._seen_risk_state = state
+            self._risk_ctx.risk_state = getattr(state, "value", state)
+        if not events:
+            return
+        for _, message, data in events:
+            data = dict(data or {})
+            ts = data.pop("ts", self.now)
+            # a blocked order is a reject; state changes, stale data and limits are risk entries
+            kind = "reject" if data.get("event") == "block" else "risk"
+            self._emit(Activity(ts if isinstance(ts, int) else self.now, self.symbol, kind, message, data))
+
+    # -- snapshot ------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The per-symbol "strategies" block of the pushed snapshot (fills: those since the last call)."""
+        instrument = self.instrument
+        to_price = instrument.ticks_to_price
+        to_qty = instrument.lots_to_qty
+        orders = []
+        for cid, order in self.matcher.orders.items():
+            slot = self._owner.get(cid)
+            orders.append({
+                "id": cid,
+                "strategy": slot.name if slot else "",
+                "side": "buy" if order.side is _BUY else "sell",
+                "price": to_price(order.price) if order.price is not None else None,
+                "qty": to_qty(order.qty),
+                "filled": to_qty(order.filled),
+                "status": order.status.value,
+                "tag": order.tag,
+                "queue_ahead": to_qty(order.queue_ahead),
+            })
+        fills = []
+        while self._recent_fills:
+            item = self._recent_fills.popleft()
+            fill = item.fill
+            fills.append({
+                "ts": fill.ts // 1_000_000,
+                "strategy": item.strategy,
+                "side": "buy" if fill.side is _BUY else "sell",
+                "price": to_price(fill.price),
+                "qty": to_qty(fill.qty),
+                "liquidity": fill.liquidity.value,
+                "reason": fill.reason.value,
+                "fee": fill.fee,
+            })
+        self._mark(self.book)
+        return {
+            "risk": self._risk_snapshot(),
+            "position": self.account.as_dict(),
+            "orders": orders,
+            "fills": fills,
+            "strategies": [
+                {"name": slot.name, "enabled": slot.enabled, "params": slot.strategy.params.as_dict(),
+                 "state": slot.strategy.state(),
+                 "position": to_qty(slot.position),
+                 "open_orders": len(slot.orders)}
+                for slot in self.slots
+            ],
+        }
+
+    def _risk_snapshot(self) -> dict[str, Any]:
+        return self.risk.snapshot()

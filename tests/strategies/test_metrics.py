@@ -1,0 +1,80 @@
+"""Drawdown and Sharpe on known series."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from strategies.activity import Activity, ActivityLog
+from strategies.metrics import ANNUALISATION, EquityCurve, RunningStats, sharpe_ratio
+
+
+def test_running_stats_match_numpy_including_runs_of_zeros():
+    rng = np.random.default_rng(11)
+    values = []
+    stats = RunningStats()
+    for _ in range(200):
+        if rng.random() < 0.2:
+            zeros = int(rng.integers(1, 20))
+            stats.add_zeros(zeros)
+            values += [0.0] * zeros
+        else:
+            value = float(rng.normal(0.01, 1.0))
+            stats.add(value)
+            values.append(value)
+    assert stats.count == len(values)
+    assert stats.mean == pytest.approx(np.mean(values), rel=1e-9, abs=1e-12)
+    assert stats.variance == pytest.approx(np.var(values, ddof=1), rel=1e-9)
+
+
+def test_sharpe_of_a_known_series():
+    equity = [0.0, 1.0, 3.0, 2.0, 4.0, 5.0]  # changes 1, 2, -1, 2, 1: mean 1, sample std sqrt(1.5)
+    curve = EquityCurve()
+    for second, value in enumerate(equity[1:], start=1):
+        curve.record(second, value)
+    assert curve.samples == 5
+    expected = 1.0 / math.sqrt(1.5) * math.sqrt(365 * 86_400)
+    assert curve.sharpe == pytest.approx(expected)
+    assert ANNUALISATION == pytest.approx(5615.6922)
+
+
+def test_sharpe_counts_idle_seconds_as_zero_returns():
+    curve = EquityCurve()
+    curve.record(1, 1.0)
+    curve.record(5, 2.0, seconds=4)  # one change of +1 then 3 idle seconds
+    returns = [1.0, 1.0, 0.0, 0.0, 0.0]
+    expected = np.mean(returns) / np.std(returns, ddof=1) * math.sqrt(365 * 86_400)
+    assert curve.sharpe == pytest.approx(expected)
+
+
+def test_sharpe_undefined_is_zero():
+    assert sharpe_ratio(RunningStats()) == 0.0
+    flat = EquityCurve()
+    for second in range(10):
+        flat.record(second, 0.0)
+    assert flat.sharpe == 0.0
+
+
+def test_max_drawdown_on_a_known_series():
+    curve = EquityCurve()
+    for second, value in enumerate([1.0, 3.0, 2.0, 5.0, 1.0, 4.0, 0.5, 6.0]):
+        curve.record(second, value)
+    assert curve.max_drawdown == pytest.approx(4.5)  # 5.0 -> 0.5
+    assert curve.peak == 6.0
+    assert curve.drawdown(5.0) == pytest.approx(1.0)
+    assert curve.max_drawdown_with(-1.0) == pytest.approx(7.0)  # the current value counts too
+
+
+def test_activity_log_is_bounded_and_readers_get_what_they_missed():
+    log = ActivityLog(maxlen=3)
+    for i in range(5):
+        log.append(Activity(i * 1_000_000, "X", "system", f"m{i}"))
+    assert log.seq == 5 and len(log) == 3
+    assert [a.message for a in log.since(3)] == ["m3", "m4"]
+    assert [a.message for a in log.since(0)] == ["m2", "m3", "m4"]  # older ones are gone
+    assert log.since(5) == []
+    assert [a.message for a in log.recent(1)] == ["m4"]
+    assert log.recent(1)[0].as_json() == {"ts": 4, "symbol": "X", "kind": "system", "message": "m4"}
+    with pytest.raises(ValueError):
+        ActivityLog(0)
