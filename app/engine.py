@@ -127,19 +127,17 @@ class Engine:
         if isinstance(item, FeedMessage):
             self.on_message(item.recv_ns, item.text, item.symbol)
         elif isinstance(item, ConnectionEvent):
-            self.on_connection(item.kind, item.recv_ns, item.detail)
+            self.on_connection(item.kind, item.recv_ns, item.detail, item.symbols)
 
     def on_message(self, recv_ns: int, text: str | bytes, symbol: str | None = None) -> None:
         self.events_processed += 1
         for event in self.market.on_message(recv_ns, text, symbol):
             self._dispatch(event, recv_ns)
 
-    def on_connection(self, kind: str, recv_ns: int, detail: str = "") -> None:
-        if kind == "reconnecting":
-            self._log(recv_ns, "", "feed", f"reconnecting: {detail}" if detail else "reconnecting")
-            return
+    def on_connection(self, kind: str, recv_ns: int, detail: str = "", symbols: tuple[str, ...] = ()) -> None:
+        """A feed connection changed; only the books it carries (``symbols``; all when empty) resync."""
         self._log(recv_ns, "", "feed", f"{kind}{': ' + detail if detail else ''}")
-        for event in self.market.on_connection(kind, recv_ns, detail):
+        for event in self.market.on_connection(kind, recv_ns, detail, symbols):
             self._dispatch(event, recv_ns)
 
     def _dispatch(self, event: Any, recv_ns: int) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from app import green
-from feeds.recording import read_recordings, symbol_of_file
+from feeds.recording import read_recordings
 from strategies.activity import Activity
 
 PAUSE_POLL_S = 0.1
@@ -30,11 +30,6 @@ class ReplaySource:
         self._anchor_replay = 0
         self.finished = False
         self.messages = 0
-
-    def symbols(self) -> list[str]:
-        """Symbols named by the files (``BTCUSDT_20240808.gz``), in order of first appearance."""
-        names = [symbol_of_file(f) for f in self.files]
-        return list(dict.fromkeys(n for n in names if n and not n.startswith("_")))
 
     # -- the clock ------------------------------------------------------------------------------------------
     def clock_ns(self) -> int:

@@ -21,9 +21,10 @@ from app.replay_source import ReplaySource
 from app.settings_store import SettingsStore
 from feeds.aio_thread import AsyncioThread
 from feeds.binance_stream import BinanceFeed, BinanceFeedConfig
-from feeds.exchange_info import ExchangeInfoError, fetch_instruments, instruments_from_body, load_instruments
+from feeds.exchange_info import ExchangeInfoError, fetch_instruments, instruments_from_body
 from feeds.messages import FeedMessage
-from feeds.recording import RecordingWriter
+from feeds.recording import RecordingError, RecordingWriter
+from feeds.recording_instruments import RecordingInputError, instruments_for_recordings
 from feeds.source_probe import probe_binance
 
 log = logging.getLogger("monitor")
@@ -100,18 +101,14 @@ class Monitor:
         return engine
 
     def _replay_instruments(self) -> dict:
-        """Symbols from the file names; filters from the exchangeInfo.json beside the files."""
-        symbols = self.replay.symbols()
-        folders = dict.fromkeys(Path(f).parent for f in self.config.replay_files)
-        instruments: dict = {}
-        for folder in folders:
-            info = folder / "exchangeInfo.json"
-            if info.is_file():
-                instruments.update(load_instruments(info))
-        missing = [s for s in symbols if s not in instruments]
-        if missing:
-            raise UserError(f"no exchangeInfo.json beside the recordings describes {', '.join(missing)}")
-        return {s: instruments[s] for s in symbols}
+        """Symbols from the recordings; filters from the exchangeInfo.json beside them."""
+        try:
+            instruments, notes = instruments_for_recordings([Path(f) for f in self.config.replay_files])
+        except (RecordingError, RecordingInputError) as exc:
+            raise UserError(str(exc)) from None
+        for note in notes:
+            print(f"monitor: {note}", file=sys.stderr)
+        return instruments
 
     def _pick_source(self) -> dict:
         config = self.config
