@@ -20,6 +20,43 @@ def symbol_list(text: str) -> list[str]:
     return symbols
 
 
+def whole_number(minimum: int | None = None, maximum: int | None = None, what: str = "value"):
+    """An argparse type: an integer within [minimum, maximum] (None = unbounded)."""
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        _check_range(value, minimum, maximum, what, text)
+        return value
+    return convert
+
+
+def number(minimum: float | None = None, maximum: float | None = None, what: str = "value",
+           exclusive_minimum: bool = False):
+    """An argparse type: a finite float within [minimum, maximum] ((minimum, ...] if exclusive)."""
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"{what} must be finite: {text}")
+        if exclusive_minimum and minimum is not None and value <= minimum:
+            raise argparse.ArgumentTypeError(f"{what} must be greater than {minimum:g}: {text}")
+        _check_range(value, minimum, maximum, what, text)
+        return value
+    return convert
+
+
+def _check_range(value, minimum, maximum, what: str, text: str) -> None:
+    if minimum is not None and value < minimum:
+        raise argparse.ArgumentTypeError(
+            f"{what} must not be negative: {text}" if minimum == 0 else f"{what} must be at least {minimum}: {text}")
+    if maximum is not None and value > maximum:
+        raise argparse.ArgumentTypeError(f"{what} out of range {minimum}..{maximum}: {text}")
+
+
 def port_number(text: str) -> int:
     """A TCP port 0..65535 (0 = any free port)."""
     try:
@@ -31,14 +68,6 @@ def port_number(text: str) -> int:
     return port
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
-
+positive_float = number(0, what="value")
 
 DEFAULT_SYMBOLS = "BTCUSDT,ETHUSDT,BNBUSDT,SOLUSDT"

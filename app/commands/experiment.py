@@ -9,38 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from app.options import number, whole_number
+
 EXPERIMENTS = ("avellaneda-stoikov",)
 PUBLISHED_GAMMAS = (0.1, 0.01, 1.0)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
-
-
-def _gamma(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"gamma must be a positive number: {text}")
-    return value
+_positive_int = whole_number(1)
+_seed = whole_number(0, what="seed")
+_gamma = number(0, what="gamma", exclusive_minimum=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

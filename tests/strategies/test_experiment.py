@@ -162,7 +162,7 @@ def test_command_markdown_and_text(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["avellaneda-stoikov", "--gamma", "0"], "gamma must be a positive number"),
+        (["avellaneda-stoikov", "--gamma", "0"], "gamma must be greater than 0"),
         (["avellaneda-stoikov", "--gamma", "x"], "not a number: 'x'"),
         (["avellaneda-stoikov", "--paths", "0"], "must be at least 1"),
         (["avellaneda-stoikov", "--seed", "-1"], "must not be negative"),
