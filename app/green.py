@@ -104,7 +104,7 @@ def run_blocking(function: Callable[..., Any], *args: Any) -> Any:
 
 def listen(host: str, port: int) -> Any:
     """A green listening socket (raises OSError when the address is taken)."""
-    return eventlet.listen((host, port))
+    return eventlet.listen((host, port), backlog=1024)  # bursts of Socket.IO clients connecting at once
 
 
 def serve_wsgi(listener: Any, app: Any, max_clients: int) -> None:

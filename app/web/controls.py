@@ -1,0 +1,124 @@
+"""Socket.IO handlers: connections, symbol subscriptions and the control panel's commands.
+
+Every control event is acknowledged with ``{"ok": bool, "error"?: str, ...}``. Commands that
+change trading state (stream, strategy, risk) go to the engine, which applies them between
+market events; subscriptions only move the client between rooms. Bad payloads get one clear
+error line in the ack, never an exception in the server.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import request
+from flask_socketio import ConnectionRefusedError as RefusedConnection
+from flask_socketio import Namespace, emit, join_room, leave_room
+
+from app.web.audience import Audience
+from app.web.broadcaster import SnapshotBroadcaster, status_of
+from app.web.metrics import WebMetrics
+
+log = logging.getLogger(__name__)
+
+
+def _failure(message: str) -> dict:
+    return {"ok": False, "error": message}
+
+
+class ControlNamespace(Namespace):
+    """The default namespace ``/``: one instance serves every client."""
+
+    def __init__(self, engine: Any, audience: Audience, broadcaster: SnapshotBroadcaster,
+                 metrics: WebMetrics, max_clients: int) -> None:
+        super().__init__("/")
+        self.engine = engine
+        self.audience = audience
+        self.broadcaster = broadcaster
+        self.metrics = metrics
+        self.max_clients = max_clients
+
+    # -- connections -------------------------------------------------------------------------
+    def on_connect(self, auth: Any = None) -> None:
+        if len(self.audience) >= self.max_clients:
+            raise RefusedConnection(f"server full ({self.max_clients} clients)")
+        sid = request.sid
+        join_room(self.audience.join(sid))
+        self._clients_changed()
+        self.metrics.connections.inc()
+        emit("status", status_of(self.engine))
+        self._send_latest(None)
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        if self.audience.leave(request.sid) is not None:
+            self._clients_changed()
+
+    # -- control events ----------------------------------------------------------------------
+    def on_subscribe(self, data: Any = None) -> dict:
+        """``{"symbols": [..]}``; an empty list or every symbol means all symbols."""
+        if not isinstance(data, dict) or not isinstance(data.get("symbols"), list):
+            return self._count("subscribe", _failure('subscribe needs {"symbols": ["BTCUSDT", ...]}'))
+        try:
+            symbols = self.audience.normalise(data["symbols"])
+            old, new = self.audience.subscribe(request.sid, symbols)
+        except ValueError as exc:
+            return self._count("subscribe", _failure(str(exc)))
+        except KeyError:
+            return self._count("subscribe", _failure("not connected"))
+        if old != new:
+            leave_room(old)
+            join_room(new)
+            self._send_latest(symbols)
+        chosen = sorted(symbols) if symbols is not None else list(self.engine.symbols)
+        return self._count("subscribe", {"ok": True, "symbols": chosen})
+
+    def on_stream(self, data: Any = None) -> dict:
+        if not isinstance(data, dict) or data.get("action") not in ("start", "stop"):
+            return self._count("stream", _failure('stream needs {"action": "start"|"stop"}'))
+        return self._engine_command("stream", data)
+
+    def on_strategy(self, data: Any = None) -> dict:
+        if not isinstance(data, dict) or not data.get("symbol") or not data.get("name"):
+            return self._count("strategy", _failure(
+                'strategy needs {"symbol", "name", "enabled"?: bool, "params"?: {..}}'))
+        if "params" in data and not isinstance(data["params"], dict):
+            return self._count("strategy", _failure("strategy params must be an object"))
+        return self._engine_command("strategy", data)
+
+    def on_risk(self, data: Any = None) -> dict:
+        if not isinstance(data, dict) or not data.get("symbol") \
+                or data.get("action") not in ("pause", "resume", "limits"):
+            return self._count("risk", _failure(
+                'risk needs {"symbol", "action": "pause"|"resume"|"limits", "limits"?: {..}}'))
+        if data["action"] == "limits" and not isinstance(data.get("limits"), dict):
+            return self._count("risk", _failure("risk limits must be an object"))
+        return self._engine_command("risk", data)
+
+    def on_clock(self, data: Any = None) -> dict:
+        """Server time (ms) so a client can estimate its clock offset for latency figures."""
+        return {"ok": True, "server_ms": time.time() * 1000.0}
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _engine_command(self, name: str, payload: dict) -> dict:
+        try:
+            ack = self.engine.command(name, payload)
+        except Exception as exc:  # the engine rejects with an exception: report it, keep serving
+            log.warning("%s command failed: %s", name, exc)
+            ack = _failure(f"{name}: {exc}")
+        if not isinstance(ack, dict) or "ok" not in ack:
+            ack = _failure(f"{name}: engine gave no acknowledgement")
+        return self._count(name, ack)
+
+    def _count(self, name: str, ack: dict) -> dict:
+        self.metrics.controls.labels(command=name, ok=str(bool(ack.get("ok"))).lower()).inc()
+        return ack
+
+    def _clients_changed(self) -> None:
+        count = len(self.audience)
+        self.metrics.clients.set(count)
+        self.engine.clients = count  # the engine reports it in /health and snapshots
+
+    def _send_latest(self, symbols: frozenset[str] | None) -> None:
+        frame = self.broadcaster.initial_frame(symbols)
+        if frame is not None:
+            emit("snapshot", frame)
