@@ -32,7 +32,7 @@ from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
 from strategies.base import Parameters, Strategy, StrategyContext, require
 from strategies.estimators import NS_PER_S, ArrivalEstimator, EwmaVolatility, TradeGrouper
-from strategies.market_maker import ladder, post_only_prices, quote_inputs
+from strategies.market_maker import ladder, post_only_prices
 from strategies.orders import Fill, Intent, Side
 from strategies.quoting import Quote, QuoteSync, auto_order_lots, mid_ticks
 
@@ -127,8 +127,11 @@ class AvellanedaStoikovQuoter(Strategy):
         self._book_spread_bps: float | None = None
         self._last_key: tuple | None = None
         self._now = 0
-        self._last: dict = {}
-        self._status = "warming up"
+        # what state() shows, kept raw: the dicts are built only when someone looks
+        self._shown: tuple | None = None
+        self._status: str | None = "warming up"
+        self._spread_cache: tuple | None = None
+        self._implied_k_cache: tuple | None = None
 
     def _build_estimators(self, p: AvellanedaStoikovParams) -> None:
         self.volatility = EwmaVolatility(p.vol_span, p.vol_sample_ms * NS_PER_MS)
@@ -175,9 +178,15 @@ class AvellanedaStoikovQuoter(Strategy):
             return p.k
         if source == "online":
             return self.arrivals.k
-        if not self._book_spread_bps:
+        spread_bps = self._book_spread_bps
+        if not spread_bps:
             return None
-        return float(implied_k(p.gamma, self._book_spread_bps))
+        cached = self._implied_k_cache  # the spread in bps changes with the touch, not every update
+        if cached is not None and cached[0] == spread_bps and cached[1] == p.gamma:
+            return cached[2]
+        k = float(implied_k(p.gamma, spread_bps))
+        self._implied_k_cache = (spread_bps, p.gamma, k)
+        return k
 
     def a(self) -> float | None:
         """1/s per side (None until estimated)."""
@@ -202,7 +211,8 @@ class AvellanedaStoikovQuoter(Strategy):
     # -- events ----------------------------------------------------------------------------
     def on_book(self, ctx: StrategyContext) -> list[Intent]:
         top = mid_ticks(ctx)
-        if top is not None and ctx.book_ok:
+        book_ok = ctx.book_ok
+        if top is not None and book_ok:
             mid, best_bid, best_ask = top
             self._book_spread_bps = (best_ask - best_bid) / mid * 10_000.0
             self.volatility.update(ctx.now, mid)
@@ -213,7 +223,9 @@ class AvellanedaStoikovQuoter(Strategy):
         # Skip the maths when nothing it depends on moved (see MarketMaker.on_book); with a finite
         # horizon time itself moves the quotes, so then every update counts.
         if self.params.horizon == "rolling":  # type: ignore[attr-defined]
-            key = (quote_inputs(ctx, top), self.volatility.samples, self.arrivals.arrivals)
+            # quote_inputs(ctx, top), inlined
+            key = ((top, ctx.position, len(ctx.open_orders), ctx.risk_state, book_ok),
+                   self.volatility.samples, self.arrivals.arrivals)
             if key == self._last_key:
                 return []
             self._last_key = key
@@ -256,7 +268,11 @@ class AvellanedaStoikovQuoter(Strategy):
         if sigma is None or k is None:
             missing = [n for n, v in (("sigma", sigma), ("k", k)) if v is None]
             return self._stop(ctx, f"warming up: estimating {', '.join(missing)}")
-        return self._quotes.sync(ctx, self._wanted(ctx, mid, best_bid, best_ask, sigma, k))
+        targets = self._targets(ctx, mid, best_bid, best_ask, sigma, k)
+        quotes = self._quotes
+        if quotes.settled(ctx, targets):
+            return []
+        return quotes.sync(ctx, self._ladders(targets), targets)
 
     def order_lots(self, mid: float) -> int:
         p: AvellanedaStoikovParams = self.params  # type: ignore[assignment]
@@ -269,15 +285,21 @@ class AvellanedaStoikovQuoter(Strategy):
     def _wanted(
         self, ctx: StrategyContext, mid: float, best_bid: int, best_ask: int, sigma: float, k: float
     ) -> list[Quote]:
+        return self._ladders(self._targets(ctx, mid, best_bid, best_ask, sigma, k))
+
+    def _targets(
+        self, ctx: StrategyContext, mid: float, best_bid: int, best_ask: int, sigma: float, k: float
+    ) -> tuple:
+        """(bid, ask, order lots, bid capacity, ask capacity): all the quotes depend on."""
         p: AvellanedaStoikovParams = self.params  # type: ignore[assignment]
-        qty = self.order_lots(mid)
+        qty = p.order_lots or self.order_lots(mid)
         position = ctx.position
         q = position / qty
         tau = self.time_left(ctx.now)
         ticks_per_bp = mid / 10_000.0
         # the model runs in bps around the mid; quotes come back in ticks
         r = mid + float(reservation_price(0.0, q, p.gamma, sigma, tau)) * ticks_per_bp
-        spread = float(optimal_spread(p.gamma, sigma, tau, k)) * ticks_per_bp
+        spread = self._optimal_spread_bps(p.gamma, sigma, tau, k) * ticks_per_bp
         bid_price = math.floor(r - spread / 2.0 + 1e-9)
         ask_price = math.ceil(r + spread / 2.0 - 1e-9)
         if p.post_only:
@@ -291,28 +313,55 @@ class AvellanedaStoikovQuoter(Strategy):
         if ctx.risk_state == "REDUCING":
             bid_capacity = max(0, -position)
             ask_capacity = max(0, position)
+        targets = (bid_price, ask_price, qty, bid_capacity, ask_capacity)
+        self._status = None  # quoting, or at the inventory limit: state() tells from the targets
+        self._shown = (q, tau, r, spread, ticks_per_bp, targets)
+        return targets
+
+    def _optimal_spread_bps(self, gamma: float, sigma: float, tau: float, k: float) -> float:
+        """optimal_spread for scalars, remembered: its inputs change far less often than the book."""
+        key = (gamma, sigma, tau, k)
+        cached = self._spread_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        spread = float(optimal_spread(gamma, sigma, tau, k))
+        self._spread_cache = (key, spread)
+        return spread
+
+    @staticmethod
+    def _ladders(targets: tuple) -> list[Quote]:
+        bid_price, ask_price, qty, bid_capacity, ask_capacity = targets
         quotes = ladder(Side.BUY, bid_price, 1, 1, qty, bid_capacity, "bid")
         quotes += ladder(Side.SELL, ask_price, 1, 1, qty, ask_capacity, "ask")
+        return quotes
 
-        self._status = "quoting" if quotes else "inventory limit"
-        self._last = {
+    @property
+    def _last(self) -> dict:
+        """The last quote computation, for display (empty before the first)."""
+        shown = self._shown
+        if shown is None:
+            return {}
+        q, tau, r, spread, ticks_per_bp, targets = shown
+        return {
             "inventory": q,
             "time_left_s": tau,
             "reservation_ticks": r,
             "spread_ticks": spread,
             "spread_bps": spread / ticks_per_bp,
-            "bid_ticks": bid_price,
-            "ask_ticks": ask_price,
+            "bid_ticks": targets[0],
+            "ask_ticks": targets[1],
         }
-        return quotes
 
     def state(self) -> dict:
         """Live estimates: sigma bps/sqrt(s), k 1/bp, A 1/s per side; reservation_price and
         optimal_spread in quote currency (optimal_spread_bps in bps of the mid)."""
         tick = self.instrument.tick_size
         last = self._last
+        status = self._status
+        if status is None:
+            status = "quoting" if self._ladders(self._shown[-1]) else "inventory limit"
         return {
-            "status": self._status,
+            "status": status,
             "sigma": _num(self.sigma()),
             "k": _num(self.k()),
             "k_source": self.k_source(),

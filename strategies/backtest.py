@@ -84,10 +84,11 @@ class Backtest:
         self._finished = False
         seeds = np.random.SeedSequence(config.seed).spawn(len(instruments))
         risk_limits = RiskLimits.from_mapping(config.risk_limits)
+        params = strategy_class(config.strategy).Params.from_mapping(config.params)  # frozen: one for all symbols
         for symbol, seed in zip(sorted(instruments), seeds):
             instrument = instruments[symbol]
             strategy_seed, queue_seed = seed.spawn(2)
-            strategy = create_strategy(config.strategy, instrument, config.params, np.random.default_rng(strategy_seed))
+            strategy = create_strategy(config.strategy, instrument, params, np.random.default_rng(strategy_seed))
             matcher = PaperMatcher(
                 instrument, fees=config.fees, latency=config.latency,
                 queue_model=make_queue_model(config.queue_model, np.random.default_rng(queue_seed)),

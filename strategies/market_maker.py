@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -20,7 +21,13 @@ from strategies.base import Parameters, Strategy, StrategyContext, require
 from strategies.orders import Fill, Intent, Side
 from strategies.quoting import Quote, QuoteSync, auto_order_lots, mid_ticks
 
+_new_quote = partial(tuple.__new__, Quote)  # Quote((tag, side, price, qty)) without NamedTuple's Python __new__
+
 NS_PER_MS = 1_000_000
+_BUY = Side.BUY
+_SELL = Side.SELL
+_floor = math.floor
+_ceil = math.ceil
 
 
 @dataclass(frozen=True)
@@ -80,15 +87,29 @@ def ladder(
     """``levels`` quotes from ``inner_price`` outwards; total qty limited to ``capacity`` lots (None = no limit)."""
     quotes = []
     remaining = capacity
+    step = -spacing if side is _BUY else spacing
+    tags = _ladder_tags(tag_prefix, levels)
+    price = inner_price
     for level in range(levels):
-        price = inner_price - level * spacing if side is Side.BUY else inner_price + level * spacing
         size = qty if remaining is None else min(qty, remaining)
         if size <= 0 or price <= 0:
             break
-        quotes.append(Quote(f"{tag_prefix}-L{level + 1}", side, price, size))
+        quotes.append(_new_quote((tags[level], side, price, size)))
         if remaining is not None:
             remaining -= size
+        price += step
     return quotes
+
+
+_TAGS: dict[tuple[str, int], list[str]] = {}
+
+
+def _ladder_tags(prefix: str, levels: int) -> list[str]:
+    """["bid-L1", "bid-L2", ...]: built once per prefix and depth, not once per requote."""
+    tags = _TAGS.get((prefix, levels))
+    if tags is None:
+        tags = _TAGS[(prefix, levels)] = [f"{prefix}-L{level + 1}" for level in range(levels)]
+    return tags
 
 
 def quote_inputs(ctx: StrategyContext, top: tuple[float, int, int] | None) -> tuple:
@@ -121,7 +142,8 @@ class MarketMaker(Strategy):
             post_only=params.post_only,
         )
         self._auto_lots = 0
-        self._state: dict = {"quoting": False, "reason": "no book yet"}
+        # what state() shows, kept raw: the dict is built only when someone looks
+        self._shown: tuple = ("stopped", "no book yet", None)
         self._last_key: tuple | None = None
 
     def update_params(self, params: Parameters) -> None:
@@ -134,8 +156,17 @@ class MarketMaker(Strategy):
     def on_book(self, ctx: StrategyContext) -> list[Intent]:
         # Most depth updates leave the touch, our position and our orders as they were: then the
         # wanted quotes cannot have changed and there is nothing to do (order age is the timer's job).
-        top = mid_ticks(ctx)
-        key = quote_inputs(ctx, top)
+        # (mid_ticks and quote_inputs inlined: this runs on every book update)
+        book = ctx.book
+        bids = book.bids._list._lists
+        asks = book.asks._list._lists
+        if bids and asks:
+            bid = bids[-1][-1]
+            ask = asks[0][0]
+            top: tuple[float, int, int] | None = ((bid + ask) / 2.0, bid, ask)
+        else:
+            top = None
+        key = (top, ctx.position, len(ctx.open_orders), ctx.risk_state, ctx.book_ok)
         if key == self._last_key:
             return []
         self._last_key = key
@@ -148,7 +179,26 @@ class MarketMaker(Strategy):
         return self._requote(ctx, mid_ticks(ctx))
 
     def state(self) -> dict:
-        return dict(self._state)
+        shown = self._shown
+        if shown[0] == "stopped":
+            _, reason, position = shown
+            if position is None:
+                return {"quoting": False, "reason": reason}
+            return {"quoting": False, "reason": reason, "position": position}
+        _, position, skew, centre, targets = shown
+        bid_price, ask_price, qty, _, _ = targets
+        quoting = bool(self._ladders(targets))
+        to_price = self.instrument.ticks_to_price
+        return {
+            "quoting": quoting,
+            "reason": "" if quoting else "inventory limit",
+            "position": position,
+            "order_lots": qty,
+            "skew_ticks": round(skew, 6),
+            "centre": to_price(1) * centre,
+            "bid": to_price(bid_price),
+            "ask": to_price(ask_price),
+        }
 
     # -- quoting -------------------------------------------------------------------------
     def order_lots(self, mid: float) -> int:
@@ -160,7 +210,7 @@ class MarketMaker(Strategy):
         return self._auto_lots
 
     def _stop(self, ctx: StrategyContext, reason: str) -> list[Intent]:
-        self._state = {"quoting": False, "reason": reason, "position": ctx.position}
+        self._shown = ("stopped", reason, ctx.position)
         return self._quotes.cancel_all(ctx)
 
     def _requote(self, ctx: StrategyContext, top: tuple[float, int, int] | None) -> list[Intent]:
@@ -170,22 +220,39 @@ class MarketMaker(Strategy):
             return self._stop(ctx, "risk halted")
         if top is None:
             return self._stop(ctx, "one side of the book is empty")
-        return self._quotes.sync(ctx, self.wanted_quotes(ctx, *top))
+        targets = self._targets(ctx, *top)
+        quotes = self._quotes
+        if quotes.settled(ctx, targets):
+            return []
+        return quotes.sync(ctx, self._ladders(targets), targets)
 
     def wanted_quotes(self, ctx: StrategyContext, mid: float, best_bid: int, best_ask: int) -> list[Quote]:
         """The ladders this book and inventory call for."""
+        return self._ladders(self._targets(ctx, mid, best_bid, best_ask))
+
+    def _targets(self, ctx: StrategyContext, mid: float, best_bid: int, best_ask: int) -> tuple:
+        """(inner bid, inner ask, order lots, bid capacity, ask capacity): all the ladders depend on."""
         p: MarketMakerParams = self.params  # type: ignore[assignment]
-        qty = self.order_lots(mid)
+        qty = p.order_lots or self._auto_lots or self.order_lots(mid)
         position = ctx.position
         excess_units = (position - p.inventory_target_lots) / qty
-        skew = max(-p.max_skew_ticks, min(p.max_skew_ticks, p.skew_ticks * excess_units))
+        # skew = max(-cap, min(cap, skew_ticks * excess_units)), spelled out (same result and type)
+        skew = p.skew_ticks * excess_units
+        cap = p.max_skew_ticks
+        if not skew < cap:
+            skew = cap
+        if not skew > -cap:
+            skew = -cap
         centre = mid - skew
         half = p.spread_ticks / 2.0 if p.spread_ticks else mid * p.spread_bps / 20_000.0
         # round outwards: never quote tighter than asked
-        bid_price = math.floor(centre - half + 1e-9)
-        ask_price = math.ceil(centre + half - 1e-9)
-        if p.post_only:
-            bid_price, ask_price = post_only_prices(bid_price, ask_price, best_bid, best_ask)
+        bid_price = _floor(centre - half + 1e-9)
+        ask_price = _ceil(centre + half - 1e-9)
+        if p.post_only:  # post_only_prices, inlined
+            if bid_price > best_ask - 1:
+                bid_price = best_ask - 1
+            if ask_price < best_bid + 1:
+                ask_price = best_bid + 1
 
         bid_capacity: int | None = None
         ask_capacity: int | None = None
@@ -195,17 +262,13 @@ class MarketMaker(Strategy):
         if ctx.risk_state == "REDUCING":  # only orders that bring the position towards zero
             bid_capacity = max(0, -position)
             ask_capacity = max(0, position)
+        targets = (bid_price, ask_price, qty, bid_capacity, ask_capacity)
+        self._shown = ("quoting", position, skew, centre, targets)
+        return targets
 
-        quotes = ladder(Side.BUY, bid_price, p.levels, p.level_spacing_ticks, qty, bid_capacity, "bid")
-        quotes += ladder(Side.SELL, ask_price, p.levels, p.level_spacing_ticks, qty, ask_capacity, "ask")
-        self._state = {
-            "quoting": bool(quotes),
-            "reason": "" if quotes else "inventory limit",
-            "position": position,
-            "order_lots": qty,
-            "skew_ticks": round(skew, 6),
-            "centre": self.instrument.ticks_to_price(1) * centre,
-            "bid": self.instrument.ticks_to_price(bid_price),
-            "ask": self.instrument.ticks_to_price(ask_price),
-        }
+    def _ladders(self, targets: tuple) -> list[Quote]:
+        p: MarketMakerParams = self.params  # type: ignore[assignment]
+        bid_price, ask_price, qty, bid_capacity, ask_capacity = targets
+        quotes = ladder(_BUY, bid_price, p.levels, p.level_spacing_ticks, qty, bid_capacity, "bid")
+        quotes += ladder(_SELL, ask_price, p.levels, p.level_spacing_ticks, qty, ask_capacity, "ask")
         return quotes

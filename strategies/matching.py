@@ -24,8 +24,7 @@ arrival time (the book after the next diff). That errs towards a longer queue, n
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from orderbook.book import OrderBook
 from orderbook.instrument import Instrument
@@ -51,6 +50,7 @@ from strategies.orders import (
     TimeInForce,
 )
 from strategies.queue_models import QueueModel, TradesOnlyQueue
+from strategies.touch import best_ask_price, best_bid_price
 
 UNSUPPORTED_COMBINATION = "Unsupported order combination."
 
@@ -66,17 +66,20 @@ _QUEUE_REACHED = FillReason.QUEUE_REACHED
 _TRADE_THROUGH = FillReason.TRADE_THROUGH
 _TAKER_REASON = FillReason.TAKER
 _NEW = OrderStatus.NEW
+_OPEN = frozenset(status for status in OrderStatus if status.is_open)
+_LIMIT = OrderType.LIMIT
+_GTC = TimeInForce.GTC
 _PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
 _PENDING_CANCEL = OrderStatus.PENDING_CANCEL
 _FILLED = OrderStatus.FILLED
 
 
-@dataclass(frozen=True, slots=True)
-class OrderEvent:
+class OrderEvent(NamedTuple):
     """A change in an order's life other than a fill. ts: local ns when we learn of it.
 
     kind: "accepted" (passed the filters, on its way), "rejected", "canceled", "expired" (IOC or
-    MARKET remainder), "cancel_rejected" (the order was already done or unknown).
+    MARKET remainder), "cancel_rejected" (the order was already done or unknown). Immutable; a
+    tuple rather than a frozen dataclass because every order makes two.
     """
 
     ts: int
@@ -141,19 +144,10 @@ class PaperMatcher:
         cid = place.client_id
         if cid in self.orders:
             return [OrderEvent(now, "rejected", cid, None, DUPLICATE_ORDER)]
-        order = Order(
-            client_id=cid,
-            symbol=self.symbol,
-            side=place.side,
-            qty=place.qty,
-            price=place.price if place.order_type is OrderType.LIMIT else None,
-            order_type=place.order_type,
-            time_in_force=place.time_in_force,
-            post_only=place.post_only,
-            tag=place.tag,
-            ts_created=now,
-            ts_live=now + self._entry_ns,
-        )
+        order_type = place.order_type
+        # Order(client_id, symbol, side, qty, price, order_type, time_in_force, post_only, tag, ts_created, ts_live)
+        order = Order(cid, self.symbol, place.side, place.qty, place.price if order_type is _LIMIT else None,
+                      order_type, place.time_in_force, place.post_only, place.tag, now, now + self._entry_ns)
         reason = self._entry_rejection(place, book)
         if reason:
             order.status = OrderStatus.REJECTED
@@ -171,10 +165,10 @@ class PaperMatcher:
         return out
 
     def _entry_rejection(self, place: PlaceOrder, book: OrderBook) -> str | None:
-        if place.order_type is OrderType.LIMIT:
+        if place.order_type is _LIMIT:
             if place.price is None:
                 return INVALID_PRICE
-            if place.post_only and place.time_in_force is not TimeInForce.GTC:
+            if place.post_only and place.time_in_force is not _GTC:
                 return UNSUPPORTED_COMBINATION
             return order_rejection(self.instrument, place.price, place.qty, None)
         if place.post_only:
@@ -246,12 +240,12 @@ class PaperMatcher:
             if working.buy:
                 size = bids.get(price, 0)
                 if best_ask is _UNKNOWN:
-                    best_ask = asks.peekitem(0)[0] if asks else None
+                    best_ask = best_ask_price(book)
                 through = best_ask is not None and best_ask <= price
             else:
                 size = asks.get(price, 0)
                 if best_bid is _UNKNOWN:
-                    best_bid = bids.peekitem(-1)[0] if bids else None
+                    best_bid = best_bid_price(book)
                 through = best_bid is not None and best_bid >= price
             seen = working.seen
             if size != seen:
@@ -344,7 +338,7 @@ class PaperMatcher:
             order = working.order
             if action == _ACTIVATE:
                 self._activate(working, now, book, out)
-            elif order.status.is_open:
+            elif order.status in _OPEN:
                 order.status = OrderStatus.CANCELED
                 order.ts_done = now
                 self._close(working)
@@ -412,8 +406,12 @@ class PaperMatcher:
     def _best_available(self, book: OrderBook, buy: bool) -> int | None:
         """Best opposite price with displayed lots we have not already taken."""
         if buy:
+            if not self._taken_asks:
+                return best_ask_price(book)
             levels, taken, prices = book.asks, self._taken_asks, book.asks.irange()
         else:
+            if not self._taken_bids:
+                return best_bid_price(book)
             levels, taken, prices = book.bids, self._taken_bids, book.bids.irange(reverse=True)
         for price in prices:
             previous = taken.get(price)

@@ -26,18 +26,25 @@ from dataclasses import dataclass
 from enum import Enum
 
 from strategies.base import Parameters, StrategyContext, require
-from strategies.orders import CancelAll, CancelOrder, Intent, OrderType, PlaceOrder, Side
+from strategies.orders import CancelAll, CancelOrder, Intent, OrderStatus, OrderType, PlaceOrder, Side
+from strategies.touch import best_prices
 
 NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
 NS_PER_DAY = 86_400 * NS_PER_S
 BLOCK_EVENT_INTERVAL_NS = NS_PER_S
+_OPEN = frozenset(status for status in OrderStatus if status.is_open)
 
 
 class RiskState(str, Enum):
     ACTIVE = "ACTIVE"
     REDUCING = "REDUCING"
     HALTED = "HALTED"
+
+
+_HALTED = RiskState.HALTED  # enum members looked up once: the gate runs for every order
+_REDUCING = RiskState.REDUCING
+_LIMIT = OrderType.LIMIT
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,16 @@ class RiskManager:
         events, self._events = self._events, []
         return events
 
+    @property
+    def has_events(self) -> bool:
+        """Whether drain_events would return anything (cheaper than draining an empty list)."""
+        return bool(self._events)
+
+    @property
+    def stale(self) -> bool:
+        """The stale-data guard is up: orders blocked until the data is fresh again."""
+        return self._stale
+
     def _emit(self, message: str, **data) -> None:
         self._events.append(("risk", message, data))
 
@@ -161,6 +178,8 @@ class RiskManager:
     def on_market(self, now: int, book_ok: bool, book_age_ns: int) -> list[Intent]:
         """Stale-data guard. book_ok: synced and not resyncing; book_age_ns: now - last book update."""
         limit_ms = self.limits.max_book_age_ms
+        if book_ok and not self._stale and (not limit_ms or book_age_ns <= limit_ms * NS_PER_MS):
+            return []  # fresh and was fresh: the common case, every book update
         if not book_ok:
             stale_reason = "book not synced (resyncing or no snapshot yet)"
         elif limit_ms and book_age_ns > limit_ms * NS_PER_MS:
@@ -224,7 +243,8 @@ class RiskManager:
 
     def _place_block(self, order: PlaceOrder, ctx: StrategyContext) -> tuple[str, str | None]:
         limits = self.limits
-        if self.state is RiskState.HALTED:
+        state = self.state
+        if state is _HALTED:
             return "halted", f"risk HALTED: {self.reason}"
         if self._stale:
             return "stale", f"stale data: {self._stale_reason}"
@@ -232,31 +252,33 @@ class RiskManager:
             return "stale", "stale data: book not synced"
 
         position = ctx.position
-        side = int(order.side)
-        same_side_open = sum(
-            o.remaining for o in ctx.open_orders.values() if o.status.is_open and int(o.side) == side
-        )
+        side = order.side
+        same_side_open = 0
+        open_count = 0
+        for o in ctx.open_orders.values():  # one pass: this runs for every order placed
+            if o.status in _OPEN:
+                open_count += 1
+                if o.side == side:
+                    same_side_open += o.qty - o.filled
         worst_position = position + side * (same_side_open + order.qty)
         reduces = position != 0 and side == -_sign(position) and same_side_open + order.qty <= abs(position)
-        if self.state is RiskState.REDUCING and not reduces:
+        if state is _REDUCING and not reduces:
             return "reducing", (
                 f"risk REDUCING ({self.reason}): only position-reducing orders; position {position} lots, "
                 f"{order.side.name.lower()} {order.qty} lots would not reduce it"
             )
         if limits.max_order_qty and order.qty > limits.max_order_qty:
             return "max_order_qty", f"order qty {order.qty} lots > max_order_qty {limits.max_order_qty}"
-        open_count = sum(1 for o in ctx.open_orders.values() if o.status.is_open)
         if limits.max_open_orders and open_count >= limits.max_open_orders:
             return "max_open_orders", f"open orders {open_count} >= max_open_orders {limits.max_open_orders:g}"
         if limits.max_orders_per_sec and not self._has_token(ctx.now):
             return "rate", f"order rate above max_orders_per_sec {limits.max_orders_per_sec:g}"
 
-        bid = ctx.book.best_bid()
-        ask = ctx.book.best_ask()
+        bid, ask = best_prices(ctx.book)
         if bid is None or ask is None:
             return "no_market", "no two-sided book to check the order against"
-        mid = (bid[0] + ask[0]) / 2.0
-        if order.order_type is OrderType.LIMIT and order.price is not None and limits.price_collar_bps:
+        mid = (bid + ask) / 2.0
+        if order.order_type is _LIMIT and order.price is not None and limits.price_collar_bps:
             distance_bps = abs(order.price - mid) / mid * 10_000.0
             if distance_bps > limits.price_collar_bps:
                 price = self.instrument.ticks_to_price(order.price)
@@ -275,7 +297,7 @@ class RiskManager:
             if order.price is not None:
                 price_ticks = order.price
             else:
-                price_ticks = ask[0] if order.side is Side.BUY else bid[0]
+                price_ticks = ask if order.side is Side.BUY else bid
             notional = abs(worst_position) * self.instrument.lots_to_qty(1) * self.instrument.ticks_to_price(price_ticks)
             if notional > limits.max_notional:
                 return "max_notional", (
@@ -301,7 +323,8 @@ class RiskManager:
 
     def _take_token(self, now: int) -> None:
         if self.limits.max_orders_per_sec:
-            self._refill(now)
+            if self._tokens_ts != now:  # check() has just refilled at now: again would add nothing
+                self._refill(now)
             self._tokens -= 1.0
 
     # -- block events ------------------------------------------------------------------------

@@ -21,13 +21,17 @@ from strategies.activity import Activity
 from strategies.base import ParameterError, Strategy, StrategyContext
 from strategies.filters import DUPLICATE_ORDER, UNKNOWN_ORDER
 from strategies.matching import OrderEvent, PaperMatcher
-from strategies.orders import CancelAll, CancelOrder, Fill, Intent, Order, PlaceOrder, Side
+from strategies.orders import CancelAll, CancelOrder, Fill, Intent, Order, OrderStatus, PlaceOrder, Side, TimeInForce
 from strategies.portfolio import DAY_NS, Portfolio, average_cost
 from strategies.risk import RiskManager
+from strategies.touch import best_prices
 
 ActivitySink = Callable[[Activity], None]
 
 _BUY = Side.BUY
+_GTC = TimeInForce.GTC
+_STATUS_TEXT = {status: status.value for status in OrderStatus}  # enum .value is a slow property
+_TEXT_CACHE = 10_000  # prices and sizes remembered for activity texts, per session
 _MAX_REACTION_DEPTH = 32  # fills answered by orders that fill at once: bounded, never a runaway loop
 
 
@@ -93,6 +97,8 @@ class SymbolSession:
         self._seen_risk_state: Any = None
         self._equity_seen: tuple[float, int] | None = None
         self._counts = {"orders": 0, "rejected": 0, "canceled": 0, "expired": 0, "cancel_rejected": 0}
+        self._qty_texts: dict[int, str] = {}
+        self._price_texts: dict[int, str] = {}
         self._risk_ctx = StrategyContext(
             now=0, instrument=instrument, book=self.book, position=0, avg_entry_price=0.0,
             open_orders=matcher.orders, book_ok=False, risk_state=self._risk_state(),
@@ -111,7 +117,17 @@ class SymbolSession:
             self._by_name[strategy.name] = slot
         if switches:
             raise ValueError(f"{self.symbol}: no strategy named {', '.join(sorted(switches))}")
+        self._enabled: list[StrategySlot] = []
+        self._trade_listeners: list[StrategySlot] = []
+        self._refresh_enabled()
+
+    def _refresh_enabled(self) -> None:
         self._enabled = [slot for slot in self.slots if slot.enabled]
+        # Strategy.on_trade does nothing: most quoters keep it, and trades are half the events
+        self._trade_listeners = [
+            slot for slot in self._enabled
+            if getattr(slot.strategy.on_trade, "__func__", None) is not Strategy.on_trade
+        ]
 
     # -- market events -------------------------------------------------------------------------
     def on_book(self, ts_recv: int, book: OrderBook, book_ok: bool = True) -> None:
@@ -129,11 +145,15 @@ class SymbolSession:
         if self.account.position:  # flat: the mark does not enter equity (snapshots mark on demand)
             self._mark(book)
         risk = self.risk
-        actions = risk.on_market(ts_recv, book_ok, 0)
-        if actions or risk.state is not self._seen_risk_state:
-            self._risk_actions(actions)
+        if book_ok and not risk.stale:  # on_market(now, True, 0) would change nothing: skip the call
+            if risk.has_events or risk.state is not self._seen_risk_state:
+                self._drain_risk()
         else:
-            self._drain_risk()
+            actions = risk.on_market(ts_recv, book_ok, 0)
+            if actions or risk.state is not self._seen_risk_state:
+                self._risk_actions(actions)
+            else:
+                self._drain_risk()
         for slot in self._enabled:
             intents = slot.strategy.on_book(self._ctx(slot))
             if intents:
@@ -149,7 +169,7 @@ class SymbolSession:
         events = self.matcher.on_trade(now, trade, self.book)
         if events:
             self._handle(events)
-        for slot in self._enabled:
+        for slot in self._trade_listeners:
             intents = slot.strategy.on_trade(self._ctx(slot), trade)
             if intents:
                 self._route(slot, intents)
@@ -194,7 +214,7 @@ class SymbolSession:
         if slot.enabled == enabled:
             return
         slot.enabled = enabled
-        self._enabled = [s for s in self.slots if s.enabled]
+        self._refresh_enabled()
         self._emit(Activity(self.now, self.symbol, "strategy", f"{name} {'started' if enabled else 'stopped'}",
                             {"strategy": name, "enabled": enabled}))
         if not enabled:
@@ -252,42 +272,44 @@ class SymbolSession:
 
     def _mark(self, book: OrderBook) -> None:
         """Mark the position to the mid (ticks); one side only: its best price."""
-        bids = book.bids
-        asks = book.asks
-        if bids:
-            if asks:
-                self.account.mark = (bids.peekitem(-1)[0] + asks.peekitem(0)[0]) / 2.0
+        bid, ask = best_prices(book)
+        if bid is not None:
+            if ask is not None:
+                self.account.mark = (bid + ask) / 2.0
             else:
-                self.account.mark = float(bids.peekitem(-1)[0])
-        elif asks:
-            self.account.mark = float(asks.peekitem(0)[0])
+                self.account.mark = float(bid)
+        elif ask is not None:
+            self.account.mark = float(ask)
 
     def _route(self, slot: StrategySlot, intents: Iterable[Intent]) -> None:
         """Strategy intents through risk to the matcher."""
         risk_ctx = self._refresh_risk_ctx()
         matcher = self.matcher
+        owners = self._owner
+        check = self.risk.check
         now = self.now
         for intent in intents:
-            if type(intent) is CancelAll:
-                self._cancel_orders(list(slot.orders))
-                continue
-            if type(intent) is CancelOrder:
-                owner = self._owner.get(intent.client_id)
-                if owner is not slot:  # a strategy may only cancel its own orders
-                    self._cancel_rejected(now, intent.client_id, slot.name, UNKNOWN_ORDER)
+            kind = type(intent)
+            if kind is CancelOrder:
+                cid = intent.client_id
+                if owners.get(cid) is not slot:  # a strategy may only cancel its own orders
+                    self._cancel_rejected(now, cid, slot.name, UNKNOWN_ORDER)
                     continue
-                events = matcher.cancel(now, intent.client_id, self.book)
+                events = matcher.cancel(now, cid, self.book)
                 if events:
                     self._handle(events)
                 continue
-            if intent.client_id in self._owner:
-                self._reject(intent.client_id, slot.name, DUPLICATE_ORDER, "exchange", intent)
+            if kind is CancelAll:
+                self._cancel_orders(list(slot.orders))
                 continue
-            if self.risk.check(intent, risk_ctx):
+            cid = intent.client_id
+            if cid in owners:
+                self._reject(cid, slot.name, DUPLICATE_ORDER, "exchange", intent)
+                continue
+            if check(intent, risk_ctx):
                 continue  # risk queued a (folded) block event: it becomes the reject entry
-            self._owner[intent.client_id] = slot
-            events = matcher.submit(now, intent, self.book)
-            self._handle(events)
+            owners[cid] = slot
+            self._handle(matcher.submit(now, intent, self.book))
             risk_ctx.position = self.account.position
         self._drain_risk()
 
@@ -350,7 +372,7 @@ class SymbolSession:
                 slot.orders[cid] = order
             self.account.on_order_placed(order.qty)
             self._emit(Activity(event.ts, self.symbol, "order", self._describe(order),
-                                {"client_id": cid, "strategy": name, "status": order.status.value}))
+                                {"client_id": cid, "strategy": name, "status": _STATUS_TEXT[order.status]}))
             return
         if kind == "rejected":
             if order is not None:
@@ -390,26 +412,42 @@ class SymbolSession:
                             {"client_id": client_id, "strategy": strategy, "reason": reason, "by": source}))
 
     def _describe(self, order: Order) -> str:
-        instrument = self.instrument
         side = "BUY" if order.side is _BUY else "SELL"
-        qty = instrument.lots_to_str(order.qty).rstrip("0").rstrip(".")
+        qty = self._qty_text(order.qty)
         if order.price is None:
             text = f"{side} {qty} MARKET"
         else:
-            text = f"{side} {qty} @ {instrument.ticks_to_price(order.price):.{instrument.price_decimals}f}"
+            text = f"{side} {qty} @ {self._price_text(order.price)}"
             if order.post_only:
                 text += " post-only"
-            elif order.time_in_force.value != "GTC":
+            elif order.time_in_force is not _GTC:
                 text += f" {order.time_in_force.value}"
         return f"{text} {order.tag} [{order.client_id}]" if order.tag else f"{text} [{order.client_id}]"
 
     def _describe_intent(self, intent: PlaceOrder) -> str:
-        instrument = self.instrument
         side = "BUY" if intent.side is _BUY else "SELL"
-        qty = instrument.lots_to_str(intent.qty).rstrip("0").rstrip(".")
-        price = "MARKET" if intent.price is None else \
-            f"@ {instrument.ticks_to_price(intent.price):.{instrument.price_decimals}f}"
+        qty = self._qty_text(intent.qty)
+        price = "MARKET" if intent.price is None else f"@ {self._price_text(intent.price)}"
         return f"{side} {qty} {price} [{intent.client_id}]"
+
+    def _qty_text(self, lots: int) -> str:
+        """Lots as the activity text shows them (trailing zeros dropped); remembered, as sizes repeat."""
+        text = self._qty_texts.get(lots)
+        if text is None:
+            if len(self._qty_texts) >= _TEXT_CACHE:
+                self._qty_texts.clear()
+            text = self._qty_texts[lots] = self.instrument.lots_to_str(lots).rstrip("0").rstrip(".")
+        return text
+
+    def _price_text(self, ticks: int) -> str:
+        """Ticks as a price with the symbol's decimals; remembered, as quotes revisit prices."""
+        text = self._price_texts.get(ticks)
+        if text is None:
+            if len(self._price_texts) >= _TEXT_CACHE:
+                self._price_texts.clear()
+            instrument = self.instrument
+            text = self._price_texts[ticks] = f"{instrument.ticks_to_price(ticks):.{instrument.price_decimals}f}"
+        return text
 
     # -- risk ----------------------------------------------------------------------------------
     def pause(self, reason: str = "paused by user") -> None:
@@ -462,8 +500,11 @@ class SymbolSession:
                 self._cancel_orders([intent.client_id])
 
     def _drain_risk(self) -> None:
-        events = self.risk.drain_events()
-        state = self.risk.state
+        risk = self.risk
+        state = risk.state
+        if state is self._seen_risk_state and not risk.has_events:
+            return  # the common case: nothing new
+        events = risk.drain_events()
         if state is not self._seen_risk_state:  # enum .value is slow enough to matter per event
             self._seen_risk_state = state
             self._risk_ctx.risk_state = getattr(state, "value", state)

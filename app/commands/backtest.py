@@ -194,10 +194,11 @@ def drive(messages: Iterable[tuple[int, str, str | None]], market: Any, backtest
         count += 1
         for event in on_message(recv_ns, text, symbol):
             kind = type(event)
-            if kind is BookChanged:
-                on_book(event.symbol, event.ts_recv, book(event.symbol), True)
-            elif kind is TradeTick:
+            if kind is TradeTick:
                 on_trade(event)
+            elif kind is BookChanged:
+                changed, _, ts_recv, _ = event
+                on_book(changed, ts_recv, book(changed), True)
             elif kind is BookStatus:
                 on_status(event.symbol, recv_ns, event.synced, event.stale, event.reason)
     return count

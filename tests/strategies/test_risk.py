@@ -219,8 +219,11 @@ def test_stale_guard_cancels_all_and_blocks_until_fresh():
     assert risk.check(CancelOrder("x"), ctx()) is None
     assert risk.on_market(DAY0 + 2, True, 3_000 * MS) == []  # still stale: no second cancel-all
     assert risk.snapshot()["stale"] is True and risk.state is RiskState.ACTIVE
+    assert risk.stale and risk.has_events
     assert risk.on_market(DAY0 + 3, True, 0) == []
+    assert not risk.stale
     assert [e["event"] for e in events(risk)] == ["block", "fresh"]
+    assert not risk.has_events
     assert risk.check(buy(), ctx()) is None
 
 

@@ -290,3 +290,20 @@ def test_registered_strategies_run_in_a_session_and_keep_the_books_straight(name
     mark = account.mark_price() or 0.0  # never marked when it never traded
     assert account.equity() == pytest.approx(account.cash() + account.position_qty() * mark)
     assert account.equity() == pytest.approx(account.realized() + account.unrealized() - account.fees, abs=1e-9)
+
+
+def test_trades_reach_the_strategies_that_listen_also_after_a_restart():
+    class BookOnly(Scripted):
+        on_trade = Strategy.on_trade  # the base's: trades are not worth a callback
+
+    listener, quiet = Scripted("listener"), BookOnly("quiet")
+    session, _, _ = make_session([listener, quiet])
+    session.on_book(T0, make_book())
+    session.on_trade(sell_print(9990, 1, T0 + MS))
+    assert len(listener.seen) == 2 and len(quiet.seen) == 1
+    session.set_enabled("listener", False)
+    session.on_trade(sell_print(9990, 1, T0 + 2 * MS))
+    assert len(listener.seen) == 2
+    session.set_enabled("listener", True)
+    session.on_trade(sell_print(9990, 1, T0 + 3 * MS))
+    assert len(listener.seen) == 3 and len(quiet.seen) == 1
