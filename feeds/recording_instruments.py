@@ -23,7 +23,8 @@ class RecordingInputError(ValueError):
     """Recordings or exchangeInfo that cannot be used: one clear line."""
 
 
-def instruments_for_recordings(paths: Iterable[Path], exchange_info: str | Path | None = None):
+def instruments_for_recordings(paths: Iterable[Path], exchange_info: str | Path | None = None, *,
+                               derive: bool = True):
     """(instruments for every symbol of ``paths``, notes for the user).
 
     Symbols come from the file names (``BTCUSDT_20240808.gz``) and, for files not named that
@@ -58,6 +59,10 @@ def instruments_for_recordings(paths: Iterable[Path], exchange_info: str | Path 
         if symbol in instruments:
             chosen[symbol] = instruments[symbol]
             continue
+        if not derive:
+            raise RecordingInputError(
+                f"no exchangeInfo describes {symbol}: put an exchangeInfo.json next to the recordings "
+                "or give --exchange-info PATH")
         instrument = derive_instrument(symbol, paths)
         chosen[symbol] = instrument
         notes.append(

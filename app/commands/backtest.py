@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from app.options import number, whole_number
+
 STRATEGY_NAMES = ("market_maker", "avellaneda_stoikov", "liquidity_taker")
 QUEUE_MODEL_NAMES = ("probabilistic", "trades_only")
 
@@ -42,31 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how cancellations move a resting order's queue position")
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
-
-
-def _latency(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 60_000:
-        raise argparse.ArgumentTypeError(f"latency must be 0..60000 ms, got {text}")
-    return value
+_non_negative_int = whole_number(0)
+_positive_int = whole_number(1)
+_latency = number(0, 60_000, what="latency (ms)")
 
 
 def parse_pairs(items: Iterable[str], what: str) -> dict[str, str]:
@@ -87,7 +67,6 @@ def parse_pairs(items: Iterable[str], what: str) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from app.cli import UserError
-    from feeds.exchange_info import ExchangeInfoError
     from feeds.recording import RecordingError, read_recordings
     from strategies.backtest import BacktestConfig
     from strategies.base import ParameterError
@@ -114,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         read_recordings(paths)  # every file exists and is gzip, before anything else is said about them
         instruments = instruments_for(paths, args.exchange_info)
         summary = run_backtest(paths, instruments, config)
-    except (RecordingError, ExchangeInfoError) as exc:
+    except RecordingError as exc:
         raise UserError(str(exc)) from None
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -124,35 +103,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def instruments_for(paths: list[Path], exchange_info: Path | None) -> dict:
-    """The instruments of the recordings' symbols (from file names), from exchangeInfo.json."""
+    """The recordings' instruments from exchangeInfo (never derived: a backtest needs the real filters)."""
     from app.cli import UserError
-    from feeds.exchange_info import load_instruments
-    from feeds.recording import symbol_of_file
+    from feeds.recording_instruments import RecordingInputError, instruments_for_recordings
 
-    symbols: list[str] = []
-    for path in paths:
-        symbol = symbol_of_file(path)
-        if symbol is None:
-            if path.name.startswith("_ALL_"):
-                continue  # messages no symbol could be told for: no instrument needed
-            raise UserError(f"cannot tell the symbol of {path} (expected <SYMBOL>_<YYYYMMDD>.gz)")
-        if symbol not in symbols:
-            symbols.append(symbol)
-    if not symbols:
-        raise UserError("no symbol recordings among the files given")
-    if exchange_info is not None:
-        if not exchange_info.is_file():
-            raise UserError(f"exchangeInfo file not found: {exchange_info}")
-        return load_instruments(exchange_info, symbols)
-    instruments: dict = {}
-    for path in paths:
-        symbol = symbol_of_file(path)
-        if symbol is None or symbol in instruments:
-            continue
-        candidate = path.parent / "exchangeInfo.json"
-        if not candidate.is_file():
-            raise UserError(f"no exchangeInfo.json next to {path}: give --exchange-info PATH")
-        instruments.update(load_instruments(candidate, [symbol]))
+    try:
+        instruments, _ = instruments_for_recordings(paths, exchange_info, derive=False)
+    except RecordingInputError as exc:
+        raise UserError(str(exc)) from None
     return instruments
 
 

@@ -163,13 +163,14 @@ def test_command_bad_files_are_one_clear_line(tmp_path):
                           "--exchange-info", str(DAYS[0] / "exchangeInfo.json")))
     notes = tmp_path / "notes.gz"
     notes.write_bytes((DAYS[0] / "VETETH_20210417.gz").read_bytes())
-    with pytest.raises(UserError, match="cannot tell the symbol"):
+    # A file not named <SYMBOL>_<day>.gz: the symbol is read from its streams; filters are still needed.
+    with pytest.raises(UserError, match="no exchangeInfo describes VETETH"):
         command.run(parse(str(notes), "--strategy", "market_maker"))
     lonely = tmp_path / "VETETH_20210417.gz"
     lonely.write_bytes((DAYS[0] / "VETETH_20210417.gz").read_bytes())
-    with pytest.raises(UserError, match="no exchangeInfo.json next to"):
+    with pytest.raises(UserError, match="put an exchangeInfo.json next to the recordings"):
         command.run(parse(str(lonely), "--strategy", "market_maker"))
-    with pytest.raises(UserError, match="has no VETETH"):
+    with pytest.raises(UserError, match="no exchangeInfo describes VETETH"):
         command.run(parse(str(lonely), "--strategy", "market_maker",
                           "--exchange-info", str(DAYS[1] / "exchangeInfo.json")))
 
