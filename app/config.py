@@ -23,6 +23,12 @@ class MonitorConfig:
     timer_interval_ms: int = 100
     strategies: tuple[str, ...] = ("market_maker", "avellaneda_stoikov", "liquidity_taker")
     strategies_enabled: tuple[str, ...] = ("market_maker",)
+    # Live defaults that differ from the strategies' own: quote inside typical crypto spreads and
+    # refresh on a move of 1 bps (a 1-tick tolerance requotes BTC on every 0.01 of a 100,000 mid).
+    strategy_params: dict = field(default_factory=lambda: {
+        "market_maker": {"spread_bps": 3.0, "refresh_tolerance_bps": 1.0},
+        "avellaneda_stoikov": {"refresh_tolerance_bps": 1.0},
+    }, compare=False)
     replay_files: tuple[str, ...] = ()
     replay_speed: float = 1.0
     exchange_rate: float = 1.0

@@ -102,7 +102,7 @@ class Engine:
         seed = np.random.SeedSequence([self.config.seed, index])
         rngs = [np.random.default_rng(s) for s in seed.spawn(len(self.config.strategies) + 1)]
         strategies = [
-            create_strategy(name, instrument, rng=rngs[i])
+            create_strategy(name, instrument, self.config.strategy_params.get(name), rng=rngs[i])
             for i, name in enumerate(self.config.strategies)
         ]
         enabled = {name: name in self.config.strategies_enabled for name in self.config.strategies}

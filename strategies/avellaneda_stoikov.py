@@ -78,6 +78,7 @@ class AvellanedaStoikovParams(Parameters):
     order_lots: int = 0
     max_inventory_lots: int = 0
     refresh_tolerance_ticks: int = 1
+    refresh_tolerance_bps: float = 0.0
     max_order_age_ms: int = 30_000
     post_only: bool = True
 
@@ -99,6 +100,8 @@ class AvellanedaStoikovParams(Parameters):
         require(self.min_arrivals >= 1, f"{name}: min_arrivals must be >= 1, got {self.min_arrivals}")
         require(self.order_lots >= 0, f"{name}: order_lots must be >= 0 (0 = minimum notional), got {self.order_lots}")
         require(self.max_inventory_lots >= 0, f"{name}: max_inventory_lots must be >= 0, got {self.max_inventory_lots}")
+        require(self.refresh_tolerance_bps >= 0,
+                f"{name}: refresh_tolerance_bps must be >= 0, got {self.refresh_tolerance_bps}")
         require(
             self.refresh_tolerance_ticks >= 0,
             f"{name}: refresh_tolerance_ticks must be >= 0, got {self.refresh_tolerance_ticks}",
@@ -118,6 +121,7 @@ class AvellanedaStoikovQuoter(Strategy):
             prefix=f"{self.name}-{instrument.symbol}-",
             new_client_id=self.new_client_id,
             tolerance_ticks=params.refresh_tolerance_ticks,
+            tolerance_bps=params.refresh_tolerance_bps,
             max_age_ns=params.max_order_age_ms * NS_PER_MS,
             post_only=params.post_only,
         )
@@ -142,7 +146,8 @@ class AvellanedaStoikovQuoter(Strategy):
         old: AvellanedaStoikovParams = self.params  # type: ignore[assignment]
         super().update_params(params)
         p: AvellanedaStoikovParams = params  # type: ignore[assignment]
-        self._quotes.configure(p.refresh_tolerance_ticks, p.max_order_age_ms * NS_PER_MS, p.post_only)
+        self._quotes.configure(p.refresh_tolerance_ticks, p.max_order_age_ms * NS_PER_MS, p.post_only,
+                               p.refresh_tolerance_bps)
         if (old.vol_span, old.vol_sample_ms, old.arrival_halflife_s) != (
             p.vol_span, p.vol_sample_ms, p.arrival_halflife_s
         ):

@@ -47,6 +47,7 @@ class MarketMakerParams(Parameters):
     max_skew_ticks: int = 100
     max_inventory_lots: int = 0
     refresh_tolerance_ticks: int = 1
+    refresh_tolerance_bps: float = 0.0
     max_order_age_ms: int = 30_000
     post_only: bool = True
 
@@ -68,6 +69,8 @@ class MarketMakerParams(Parameters):
             f"{name}: |inventory_target_lots| ({self.inventory_target_lots}) must be below "
             f"max_inventory_lots ({self.max_inventory_lots})",
         )
+        require(self.refresh_tolerance_bps >= 0,
+                f"{name}: refresh_tolerance_bps must be >= 0, got {self.refresh_tolerance_bps}")
         require(
             self.refresh_tolerance_ticks >= 0,
             f"{name}: refresh_tolerance_ticks must be >= 0, got {self.refresh_tolerance_ticks}",
@@ -138,6 +141,7 @@ class MarketMaker(Strategy):
             prefix=f"{self.name}-{instrument.symbol}-",
             new_client_id=self.new_client_id,
             tolerance_ticks=params.refresh_tolerance_ticks,
+            tolerance_bps=params.refresh_tolerance_bps,
             max_age_ns=params.max_order_age_ms * NS_PER_MS,
             post_only=params.post_only,
         )
@@ -149,7 +153,8 @@ class MarketMaker(Strategy):
     def update_params(self, params: Parameters) -> None:
         super().update_params(params)
         p: MarketMakerParams = params  # type: ignore[assignment]
-        self._quotes.configure(p.refresh_tolerance_ticks, p.max_order_age_ms * NS_PER_MS, p.post_only)
+        self._quotes.configure(p.refresh_tolerance_ticks, p.max_order_age_ms * NS_PER_MS, p.post_only,
+                               p.refresh_tolerance_bps)
         self._last_key = None
 
     # -- events --------------------------------------------------------------------------

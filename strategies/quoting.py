@@ -49,22 +49,32 @@ class _Settled:
 class QuoteSync:
     """Reconciles wanted quotes with the open orders whose client ids start with ``prefix``."""
 
-    __slots__ = ("prefix", "new_client_id", "tolerance_ticks", "max_age_ns", "post_only", "_cancel_sent", "_settled")
+    __slots__ = ("prefix", "new_client_id", "tolerance_ticks", "max_age_ns", "post_only", "_cancel_sent", "_settled",
+                 "_base_tolerance", "tolerance_bps", "_unscaled")
 
-    def __init__(self, prefix: str, new_client_id, tolerance_ticks: int, max_age_ns: int, post_only: bool) -> None:
+    def __init__(self, prefix: str, new_client_id, tolerance_ticks: int, max_age_ns: int, post_only: bool,
+                 tolerance_bps: float = 0.0) -> None:
         self.prefix = prefix
         self.new_client_id = new_client_id  # callable(prefix) -> str, the strategy's id source
-        self.tolerance_ticks = tolerance_ticks
         self.max_age_ns = max_age_ns  # 0 = no age limit
         self.post_only = post_only
         self._cancel_sent: set[str] = set()
         self._settled: _Settled | None = None
+        self._set_tolerance(tolerance_ticks, tolerance_bps)
 
-    def configure(self, tolerance_ticks: int, max_age_ns: int, post_only: bool) -> None:
-        self.tolerance_ticks = tolerance_ticks
+    def configure(self, tolerance_ticks: int, max_age_ns: int, post_only: bool, tolerance_bps: float = 0.0) -> None:
         self.max_age_ns = max_age_ns
         self.post_only = post_only
         self._settled = None
+        self._set_tolerance(tolerance_ticks, tolerance_bps)
+
+    def _set_tolerance(self, ticks: int, bps: float) -> None:
+        # A tolerance in ticks means nothing across symbols (0.01 on a 100,000 BTC price is 0.001 bps,
+        # so every tick of the mid would requote); bps is scaled to ticks at the first quote's price.
+        self._base_tolerance = ticks
+        self.tolerance_bps = bps
+        self.tolerance_ticks = ticks
+        self._unscaled = bps > 0
 
     def own_orders(self, ctx: StrategyContext) -> dict[str, Order]:
         """This quoter's open orders; also forgets cancels whose orders are gone."""
@@ -118,6 +128,12 @@ class QuoteSync:
         sync that changes nothing is remembered for ``settled``.
         """
         self._settled = None
+        if self._unscaled:
+            wanted = list(wanted)
+            if wanted:
+                self._unscaled = False
+                scaled = int(self.tolerance_bps * 1e-4 * wanted[0].price)
+                self.tolerance_ticks = max(self._base_tolerance, scaled)
         # own_orders + _live in one pass: this runs on most touch changes
         prefix = self.prefix
         cancel_sent = self._cancel_sent

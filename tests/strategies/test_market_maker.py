@@ -273,3 +273,24 @@ def test_parameters_from_strings_and_update():
     mm.update_params(mm.params.replace(spread_ticks=10))
     intents = mm.on_book(venue.ctx(1 * MS, make_book()))
     assert quotes_by_tag(intents) == {"bid-L1": (Side.BUY, 1_000_000, 100), "ask-L1": (Side.SELL, 1_000_010, 100)}
+
+
+def test_refresh_tolerance_in_bps_scales_to_the_price():
+    # Mid 1_000_005 ticks: 1 bps is 100 ticks. A 1-tick tolerance would requote on every move.
+    mm = maker(spread_ticks=0, spread_bps=10.0, refresh_tolerance_bps=1.0)
+    venue = Venue()
+    venue.apply(mm.on_book(venue.ctx(0, make_book())), 0)
+    placed = dict(venue.orders)
+    assert len(placed) == 2
+    # The touch moves 50 ticks (0.5 bps): the quotes stay.
+    intents = mm.on_book(venue.ctx(1, make_book(BID + 50, ASK + 50)))
+    assert not places(intents) and not cancels(intents)
+    # It moves 150 ticks (1.5 bps) from where the quotes were made: both are replaced.
+    intents = mm.on_book(venue.ctx(2, make_book(BID + 150, ASK + 150)))
+    assert {c.client_id for c in cancels(intents)} == set(placed)
+    assert len(places(intents)) == 2
+
+
+def test_refresh_tolerance_bps_is_validated():
+    with pytest.raises(ParameterError, match="refresh_tolerance_bps must be >= 0"):
+        maker(refresh_tolerance_bps=-1)
