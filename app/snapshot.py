@@ -13,10 +13,6 @@ from orderbook import analytics
 if TYPE_CHECKING:
     from app.engine import Engine
 
-SHARPE_DEFINITION = (
-    "Sharpe ratio of 1-second equity returns (simple returns of equity marked to mid), "
-    "mean / standard deviation, annualised by sqrt(365 x 86400); no risk-free rate."
-)
 MAX_ACTIVITY_PER_PUSH = 200
 
 
@@ -48,7 +44,7 @@ class SnapshotBuilder:
             "symbols": list(engine.symbols),
             "markets": {s: self._market(s, now_ns) for s in engine.symbols},
             "strategies": {s: session.snapshot() for s, session in engine.sessions.items()},
-            "portfolio": {**engine.portfolio.totals(), "sharpe_definition": SHARPE_DEFINITION},
+            "portfolio": engine.portfolio.totals(),  # carries its sharpe_definition
             "activity": activity,
             "health": {"status": health["status"], "clients": health["clients"], "uptime_s": health["uptime_s"]},
         }
