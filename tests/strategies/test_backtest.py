@@ -40,12 +40,12 @@ def run(day: Path, config: BacktestConfig) -> tuple[Backtest, dict]:
     return backtest, backtest.summary()
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("day", DAYS, ids=[d.name for d in DAYS])
-def test_accounting_is_consistent_on_real_recordings(day, strategy):
-    config = BacktestConfig(strategy=strategy, seed=3, timer_ms=250, fees=FeeSchedule(-1.0, 7.5),
-                            latency=LatencyModel.from_ms(2, 2, 1), activity_keep=1_000_000)
-    backtest, summary = run(day, config)
+ACCOUNTING = dict(seed=3, timer_ms=250, fees=FeeSchedule(-1.0, 7.5), latency=LatencyModel.from_ms(2, 2, 1),
+                  activity_keep=1_000_000)
+
+
+def assert_accounting_is_consistent(backtest: Backtest, summary: dict) -> None:
+    """cash + position * mark == equity; fees add up fill by fill; positions equal the fills' sum."""
     assert summary["events"] > 0
     fills_by_symbol: dict[str, list] = {}
     for entry in backtest.activity:
@@ -74,7 +74,39 @@ def test_accounting_is_consistent_on_real_recordings(day, strategy):
     assert total["fills"] == sum(a.fills for a in accounts)
     assert total["fees"] == pytest.approx(sum(a.fees for a in accounts), abs=1e-12)
     assert total["equity"] == pytest.approx(sum(a.equity() for a in accounts), abs=1e-12)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("day", DAYS, ids=[d.name for d in DAYS])
+def test_accounting_is_consistent_on_real_recordings(day, strategy):
+    backtest, summary = run(day, BacktestConfig(strategy=strategy, **ACCOUNTING))
+    assert_accounting_is_consistent(backtest, summary)
     assert summary["duration_s"] > 20
+
+
+@pytest.fixture(scope="module")
+def exchange_recording(tmp_path_factory) -> list[Path]:
+    """Frames recorded over real sockets from the embedded exchange by `python -m app record`."""
+    from tests.monitor_process import run_app
+
+    out = tmp_path_factory.mktemp("exchange-recording")
+    result = run_app(["record", "--source", "sim", "--symbols", "BTCUSDT,ETHUSDT,SOLUSDT", "--out", str(out),
+                      "--duration", "12", "--seed", "5", "--rate", "3"], timeout_s=120)
+    assert result.returncode == 0, result.stderr
+    return sorted(out.glob("*USDT_*.gz"))
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_accounting_is_consistent_over_the_embedded_exchange(exchange_recording, strategy):
+    params = {"spread_bps": "2"} if strategy == "market_maker" else {}
+    config = BacktestConfig(strategy=strategy, params=params, **ACCOUNTING)
+    instruments = command.instruments_for(exchange_recording, None)
+    backtest = Backtest(instruments, config)
+    command.drive(read_recordings(exchange_recording), MarketData(instruments), backtest)
+    summary = backtest.summary()
+    assert_accounting_is_consistent(backtest, summary)
+    if strategy == "market_maker":
+        assert summary["total"]["fills"] > 0, "a 2 bps quoter trades on an active embedded market"
 
 
 def test_the_market_maker_trades_on_real_data():
