@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from orderbook.book import OrderBook
-from orderbook.instrument import UNITS_PER_ONE, Instrument
 from strategies.base import ParameterError, StrategyContext
 from strategies.market_maker import MarketMaker, MarketMakerParams
 from strategies.orders import (
@@ -21,20 +20,9 @@ from strategies.orders import (
     TimeInForce,
 )
 
+from tests.strategies.btc_book import ASK, BID, INST, make_book
+
 MS = 1_000_000
-INST = Instrument(
-    symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT",
-    tick_units=1_000_000,  # 0.01
-    step_units=1_000,  # 0.00001
-    min_notional_units=10 * UNITS_PER_ONE,  # 10 USDT
-)
-BID, ASK = 1_000_000, 1_000_010  # 10000.00 / 10000.10: mid 1_000_005
-
-
-def make_book(bid=BID, ask=ASK, bid_lots=500, ask_lots=500) -> OrderBook:
-    book = OrderBook(INST)
-    book.load(1, [(bid, bid_lots), (bid - 1, 800)], [(ask, ask_lots), (ask + 1, 800)])
-    return book
 
 
 class Venue:

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from orderbook.book import OrderBook
-from orderbook.instrument import UNITS_PER_ONE, Instrument
 from orderbook.trades import TradeTick
 from strategies.activity import ActivityLog
 from strategies.base import StrategyContext
@@ -27,18 +26,9 @@ from strategies.registry import create_strategy
 from strategies.risk import RiskLimits, RiskManager
 from strategies.session import SymbolSession
 
+from tests.strategies.btc_book import ASK, BID, INST, make_book
+
 MS = 1_000_000
-INST = Instrument(
-    symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT",
-    tick_units=1_000_000, step_units=1_000, min_notional_units=10 * UNITS_PER_ONE,
-)
-BID, ASK = 1_000_000, 1_000_010
-
-
-def make_book(bid=BID, ask=ASK, bid_lots=500, ask_lots=500) -> OrderBook:
-    book = OrderBook(INST)
-    book.load(1, [(bid, bid_lots), (bid - 1, 800)], [(ask, ask_lots), (ask + 1, 800)])
-    return book
 
 
 class Venue:
