@@ -22,7 +22,6 @@ from feeds.messages import ConnectionEvent, FeedMessage
 from feeds.pipeline import (
     BookChanged,
     BookStatus,
-    BookTickerUpdate,
     MarketData,
     ServerShutdown,
     TickerUpdate,
@@ -84,7 +83,7 @@ class Engine:
         self.clients = 0
         self.stream_control = StreamControl()
         self._request_snapshot = request_snapshot or (lambda symbol: None)
-        self.market = MarketData(self.instruments, self._forward_snapshot_request)
+        self.market = MarketData(self.instruments, self._request_snapshot)
         self.views = {s: MarketView(self.instruments[s]) for s in self.symbols}
         self.activity = ActivityLog(maxlen=2000)
         self.portfolio = Portfolio(self.instruments)
@@ -157,11 +156,7 @@ class Engine:
             self._log(recv_ns, event.symbol, "feed", f"book {state}")
         elif kind is ServerShutdown:
             self._log(recv_ns, "", "feed", "server announced shutdown: reconnecting")
-        elif kind is BookTickerUpdate:
-            pass  # the book itself is the source of truth for bid/ask; bookTicker is checked in tests
-
-    def _forward_snapshot_request(self, symbol: str) -> None:
-        self._request_snapshot(symbol)
+        # BookTickerUpdate: the synced book is the source of truth for bid/ask (tests check they agree)
 
     def tick(self, now_ns: int) -> None:
         """Timers: strategies' on_timer and risk's stale-data guard, every timer interval."""
