@@ -5,9 +5,15 @@ Virtual time advances in fixed steps (``step_ms``). At each step every symbol's 
 step is drawn from the symbol's own seeded generator: Poisson counts of
 
 - limit orders: a quarter join the best quote on their side, the others land at a distance from
-  the fair value, either near it (exponential, scaled by the 1-second volatility in ticks) or far
-  (Lomax tail in bps); a limit order priced through the opposite side trades first (that is how
-  stale quotes get picked off when the fair value jumps);
+  the book's mid (while that is within ``track_band`` 1-second sigmas of the fair value; from the
+  fair value otherwise), either near it (exponential, scaled by the 1-second volatility in ticks but
+  at most ``near_cap_ticks``, so queues form at and just behind the touch even where the tick is
+  tiny, as on BTCUSDT) or far (Lomax tail in bps); a limit order priced through the opposite side
+  trades first;
+- stale quotes: once the fair value has left the band, the levels it moved past are swept by an
+  arbitrage taker or pulled by their owners, and a spread left wider than a tick draws market
+  makers' quotes inside it around the fair value: the book follows the fair value in jumps, with
+  a one-tick touch between them;
 - market orders: heavy-tailed (Lomax) sizes, self-exciting intensity (Hawkes: trades cluster), the
   side leaning towards the fair value (informed flow pulls the mid after it);
 - cancellations: each resting order dies at a constant rate, so the book holds ``book_orders``
@@ -59,11 +65,16 @@ class FlowParams:
     join_fraction: float = 0.25  # limit orders joining the best quote
     near_fraction: float = 0.40  # ... near the fair value: exponential, vol-scaled
     mid_fraction: float = 0.20  # ... a few bps away: Lomax; the rest spread log-uniformly far out
-    near_scale: float = 0.05  # near distance scale, in 1-second fair-value sigmas
+    near_scale: float = 0.05  # near distance scale, in 1-second fair-value sigmas ...
+    near_cap_ticks: float = 3.0  # ... but at most this many ticks: queues form at and near the touch
     mid_scale_bps: float = 3.0  # mid distance scale (Lomax), bps of price
     mid_alpha: float = 1.3  # mid distance tail exponent
     max_distance_bps: float = 500.0  # the far orders reach out to here
+    track_band: float = 0.25  # quotes tolerate the fair value this far off (1-second sigmas) before
+    #                           they are stale; within it, orders are placed around the book's own mid
     stale_rate: float = 15.0  # per second: a level left beyond the fair value is picked off or pulled
+    refill_rate: float = 60.0  # per second: a spread wider than a tick gets a new quote inside it
+    refill_size: float = 4.0  # those quotes are this many typical limit orders (market makers)
     stale_take_share: float = 0.5  # of those, the share picked off by arbitrage takers
     size_dispersion: float = 0.9  # limit-order size, log-logistic with this log-sd
     taker_scale: float = 0.5  # taker size scale, in median limit-order sizes
@@ -161,7 +172,13 @@ class SymbolMarket:
         step = inst.step_units / UNITS_PER_ONE
         self._tick_price = tick
         sigma_1s_ticks = profile.annual_vol / math.sqrt(SECONDS_PER_YEAR) * price / tick
-        self.near_ticks = max(0.5, params.near_scale * sigma_1s_ticks)
+        # Tick-aware scales: where the tick is tiny against the volatility (BTC: ~900 ticks a second)
+        # limit orders still cluster within a few ticks of the touch, and the book follows the fair
+        # value by jumps: quotes stand until the fair value leaves a band of ``track_band`` sigmas,
+        # then stale levels are picked off or pulled and market makers re-quote inside the spread.
+        self.near_ticks = max(0.5, min(params.near_scale * sigma_1s_ticks, params.near_cap_ticks))
+        self.band_ticks = max(0.5, 0.5 * self.near_ticks, params.track_band * sigma_1s_ticks)
+        self._lean_ticks = max(self.near_ticks, self.band_ticks)
         self._mid_ticks = max(1.0, params.mid_scale_bps * 1e-4 * price / tick)
         self._max_ticks = max(3.0 * self._mid_ticks, params.max_distance_bps * 1e-4 * price / tick)
         self._log_far_span = math.log(self._max_ticks / self._mid_ticks)
@@ -240,30 +257,66 @@ class SymbolMarket:
         return seq
 
     def requote(self, ts: int, dt_ns: int, out: list[MarketEvent]) -> None:
-        """Levels the fair value has moved past get picked off by arbitrage takers or pulled by
-        their owners, best first, each with probability ``stale_rate * dt`` per step."""
+        """Levels the fair value has moved past (by more than the band) go all at once, with
+        probability ``stale_rate * dt`` per step and side: an arbitrage taker sweeps them, or
+        their owners pull them, best first; then a spread left wide draws new quotes inside it."""
         p = self._p
         hit = 1.0 - math.exp(-p.stale_rate * dt_ns / NS_PER_S)
-        margin = max(0.5, 0.5 * self.near_ticks)
+        margin = self.band_ticks
         book = self.book
+        fair = self.fair
         for side in (ASK, BID):
             levels = book.asks if side == ASK else book.bids
             prices = book.ask_prices if side == ASK else book.bid_prices
+            if len(levels) <= _MIN_LEVELS:
+                continue
+            best = prices[0] if side == ASK else prices[-1]
+            if not (best < fair - margin if side == ASK else best > fair + margin):
+                continue
+            u_hit, u_take = self._u.take(2)
+            if u_hit >= hit:
+                continue
+            # the last stale price: asks below fair - margin, bids above fair + margin
+            limit = math.ceil(fair - margin) - 1 if side == ASK else math.floor(fair + margin) + 1
+            if u_take < p.stale_take_share:
+                fills = book.take(-side, 1 << 62, limit, keep_levels=_MIN_LEVELS)
+                self._trade(ts, -side, fills, out)
+                self._commit(ts, out)
+                continue
             while len(levels) > _MIN_LEVELS:
                 price = prices[0] if side == ASK else prices[-1]
-                stale = price < self.fair - margin if side == ASK else price > self.fair + margin
-                if not stale:
+                if price > limit if side == ASK else price < limit:
                     break
-                u_hit, u_take = self._u.take(2)
-                if u_hit >= hit:
-                    break
-                level = levels[price]
-                if u_take < p.stale_take_share:
-                    self._trade(ts, -side, book.take(-side, level.total, price), out)
-                else:
-                    for order_id in list(level.orders):
-                        book.cancel(order_id)
+                for order_id in list(levels[price].orders):
+                    book.cancel(order_id)
                 self._commit(ts, out)
+        self._refill(ts, dt_ns, out)
+
+    def _refill(self, ts: int, dt_ns: int, out: list[MarketEvent]) -> None:
+        """A spread wider than one tick draws market makers' quotes inside it, around the fair value
+        (clamped into the spread): how the touch re-forms after stale levels went."""
+        book = self.book
+        if not book.bids or not book.asks:
+            return
+        bid, ask = book.bid_prices[-1], book.ask_prices[0]
+        if ask - bid <= 1:
+            return
+        hit = 1.0 - math.exp(-self._p.refill_rate * dt_ns / NS_PER_S)
+        u_bid, u_ask, u_dist, u_size = self._u.take(4)
+        center = min(max(self.fair, bid + 0.5), ask - 0.5)
+        # one distance for both sides keeps the quote symmetric about the center
+        distance = -0.5 * math.log(1.0 - u_dist)
+        for side, u in ((BID, u_bid), (ASK, u_ask)):
+            if u >= hit:
+                continue
+            price = math.ceil(center - distance) - 1 if side == BID else math.floor(center + distance) + 1
+            if (price <= book.bid_prices[-1] or price >= book.ask_prices[0]) if side == BID else \
+                    (price >= book.ask_prices[0] or price <= book.bid_prices[-1]):
+                continue
+            lots = max(self._min_lots, int(round(self._limit_lots(u_size) * self._p.refill_size)))
+            self._order_id += 1
+            book.add(self._order_id, side, price, lots)
+            self._commit(ts, out)
 
     def apply(self, event: tuple, out: list[MarketEvent]) -> None:
         """Apply one planned event at its time, appending what it caused to ``out``."""
@@ -291,8 +344,9 @@ class SymbolMarket:
         else:
             side = BID if u_side < 0.5 else ASK
         best_same = book.best(side)
+        band = self.band_ticks
         if (u_kind < p.join_fraction and best_same is not None
-                and (best_same <= fair if side == BID else best_same >= fair)):
+                and (best_same <= fair + band if side == BID else best_same >= fair - band)):
             price = best_same
         else:
             if u_kind < p.join_fraction + p.near_fraction:
@@ -303,7 +357,14 @@ class SymbolMarket:
                     distance = self._max_ticks
             else:
                 distance = self._mid_ticks * math.exp(u_dist * self._log_far_span)
-            price = math.ceil(fair - distance) - 1 if side == BID else math.floor(fair + distance) + 1
+            # Around the book's own mid while it is within the band of the fair value (the book
+            # does not chase every wiggle of it), around the fair value otherwise.
+            center = fair
+            if bid_levels and ask_levels:
+                mid = (book.bid_prices[-1] + book.ask_prices[0]) * 0.5
+                if -band <= fair - mid <= band:
+                    center = mid
+            price = math.ceil(center - distance) - 1 if side == BID else math.floor(center + distance) + 1
             if price < 1:
                 price = 1
         lots = self._limit_lots(u_size)
@@ -325,7 +386,7 @@ class SymbolMarket:
         bid, ask = book.best_bid(), book.best_ask()
         if bid is None or ask is None:
             return
-        scale = max(self.near_ticks, (ask - bid) / 2.0, 1.0)
+        scale = max(self._lean_ticks, (ask - bid) / 2.0, 1.0)
         lean = max(-30.0, min(30.0, self._p.informed * (self.fair - (bid + ask) / 2.0) / scale))
         side = BID if u_side < 1.0 / (1.0 + math.exp(-lean)) else ASK
         if len(book.asks if side == BID else book.bids) < _MIN_LEVELS:

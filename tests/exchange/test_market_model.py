@@ -241,3 +241,102 @@ def test_flow_params_are_validated():
         FlowParams(join_fraction=0.7, near_fraction=0.5).validate()
     with pytest.raises(ValueError):
         MarketModel(Catalog(["BTCUSDT"]), seed=1, rate=0.0, epoch_ns=EPOCH)
+
+
+# -- realism of tick-fine symbols (tick tiny against the price and its volatility) -------------------
+def _sample(model: MarketModel, symbols: list[str], seconds: int, every_ns: int = SECOND // 10):
+    """Every ``every_ns``: per symbol (bid, bid lots, ask, ask lots, fair in ticks, levels within 10
+    ticks of the best bid)."""
+    rows = {s: [] for s in symbols}
+    for k in range(1, seconds * SECOND // every_ns + 1):
+        model.advance_to(EPOCH + k * every_ns)
+        for s in symbols:
+            market = model.market(s)
+            bid, bid_lots, ask, ask_lots = market.book.top()
+            near = sum(1 for price, _ in market.book.levels(BID, 10) if bid - price < 10)
+            rows[s].append((bid, bid_lots, ask, ask_lots, market.fair, near))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def majors_two_minutes():
+    symbols = ["BTCUSDT", "ETHUSDT"]
+    model = make(seed=3, rate=1.0, symbols=symbols)
+    return model, _sample(model, symbols, 120)
+
+
+@pytest.mark.parametrize("symbol", ["BTCUSDT", "ETHUSDT"])
+def test_tick_fine_majors_trade_at_a_one_tick_touch_with_queues(majors_two_minutes, symbol):
+    model, rows = majors_two_minutes
+    inst = model.market(symbol).instrument
+    samples = rows[symbol]
+    spreads = [ask - bid for bid, _, ask, _, _, _ in samples]
+    assert statistics.median(spreads) == 1
+    assert sum(s <= 3 for s in spreads) / len(spreads) > 0.8
+    # queues at the best levels: over a thousand USD on the thinner side, more levels just behind
+    touch = [min(bl, al) * inst.step_size * bid * inst.tick_size for bid, bl, _, al, _, _ in samples]
+    assert statistics.median(touch) > 1_000
+    assert statistics.median(near for *_, near in samples) >= 2
+
+
+@pytest.mark.parametrize("symbol", ["BTCUSDT", "ETHUSDT"])
+def test_tick_fine_mid_follows_the_fair_value_without_lag_or_bias(majors_two_minutes, symbol):
+    model, rows = majors_two_minutes
+    market = model.market(symbol)
+    mid = np.log([(bid + ask) / 2 for bid, _, ask, _, _, _ in rows[symbol]])
+    fair = np.log([f for *_, f, _ in rows[symbol]])
+    mid_1s, fair_1s = np.diff(mid[::10]), np.diff(fair[::10])
+    # no staircase: the mid's 1-second volatility is the fair value's, not a damped copy
+    assert 0.85 < mid_1s.std() / fair_1s.std() < 1.2
+    assert np.corrcoef(mid_1s, fair_1s)[0, 1] > 0.9
+    target = model.market(symbol).profile.annual_vol / math.sqrt(365 * 86400)
+    assert 0.6 * target < mid_1s.std() < 1.6 * target
+    # the mid stays within a couple of bands of the fair value and is not biased to one side
+    gap = (mid - fair) * (market.fair / market.band_ticks)  # in bands
+    assert np.abs(gap).max() < 8
+    assert abs(gap.mean()) < 0.3
+
+
+def test_btc_one_minute_volatility_near_target():
+    model = make(seed=11, rate=1.0, symbols=["BTCUSDT"])
+    rows = _sample(model, ["BTCUSDT"], 600, every_ns=SECOND)["BTCUSDT"]
+    mid = np.log([(bid + ask) / 2 for bid, _, ask, _, _, _ in rows])
+    fair = np.log([f for *_, f, _ in rows])
+    mid_1m, fair_1m = np.diff(mid[::60]), np.diff(fair[::60])
+    assert 0.9 < mid_1m.std() / fair_1m.std() < 1.1
+    target = 0.5 / math.sqrt(365 * 1440)
+    assert 0.5 * target < mid_1m.std() < 1.6 * target
+    assert abs(mid[-1] - fair[-1]) < 2e-4  # 2 bps: the mid never wanders off the fair value
+
+
+def test_fair_values_have_no_drift_across_seeds():
+    returns = []
+    for seed in range(40):
+        fair = FairValues([100_000.0], [0.5], [0.92], np.random.default_rng([seed, 0x5EED]),
+                          [np.random.default_rng([seed, 1, 0xFA1])], tail_df=4.0,
+                          regime_tau_s=900.0, regime_sd=0.35)
+        start = fair.log_prices[0]
+        for _ in range(600):  # ten minutes in 1-second steps
+            fair.step(1.0)
+        returns.append(fair.log_prices[0] - start)
+    returns = np.array(returns)
+    assert abs(returns.mean()) < 2.5 * returns.std() / math.sqrt(len(returns))
+    assert 0.5 < returns.std() / (0.5 * math.sqrt(600 / (365 * 86400))) < 1.6
+
+
+def test_book_follows_the_fair_value_without_bias_across_seeds():
+    gaps, moves = [], []
+    for seed in range(6):
+        model = make(seed=seed, rate=1.0, symbols=["BTCUSDT"])
+        market = model.market("BTCUSDT")
+        start = math.log(market.fair)
+        for k in range(1, 31):
+            model.advance_to(EPOCH + k * SECOND)
+            bid, _, ask, _ = market.book.top()
+            gaps.append(math.log((bid + ask) / 2 / market.fair))
+        moves.append(math.log(market.fair) - start)
+    gaps = np.array(gaps)
+    # the mid's offset from the fair value averages out (it is tracking noise, not a drift) ...
+    assert abs(gaps.mean()) < 0.25 * gaps.std() + 1e-6
+    # ... and is small against how far the fair value itself moves
+    assert gaps.std() < 0.3 * np.std(moves)
