@@ -51,11 +51,6 @@ class StreamControl:
     stop: Callable[[], None] = lambda: None
 
 
-def _paused(session: SymbolSession) -> bool:
-    risk = session.risk
-    return risk.state.value == "HALTED" and risk.reason.startswith("paused")
-
-
 class Engine:
     """Books (through MarketData), one SymbolSession per symbol, the activity log, the snapshot."""
 
@@ -91,7 +86,6 @@ class Engine:
         self._timer_ns = config.timer_interval_ms * 1_000_000
         self._next_timer = 0
         self._on_settings_changed = on_settings_changed
-        self.events_processed = 0
         self._snapshots = SnapshotBuilder(self, depth_levels=config.depth_levels)
         if settings:
             self.apply_settings(settings)
@@ -99,7 +93,7 @@ class Engine:
     # -- construction ----------------------------------------------------------------------------
     def _new_session(self, instrument: Instrument, index: int) -> SymbolSession:
         seed = np.random.SeedSequence([self.config.seed, index])
-        rngs = [np.random.default_rng(s) for s in seed.spawn(len(self.config.strategies) + 1)]
+        rngs = [np.random.default_rng(s) for s in seed.spawn(len(self.config.strategies))]
         strategies = [
             create_strategy(name, instrument, self.config.strategy_params.get(name), rng=rngs[i])
             for i, name in enumerate(self.config.strategies)
@@ -129,7 +123,6 @@ class Engine:
             self.on_connection(item.kind, item.recv_ns, item.detail, item.symbols)
 
     def on_message(self, recv_ns: int, text: str | bytes, symbol: str | None = None) -> None:
-        self.events_processed += 1
         for event in self.market.on_message(recv_ns, text, symbol):
             self._dispatch(event, recv_ns)
 
@@ -197,7 +190,6 @@ class Engine:
             "stream": self._cmd_stream,
             "strategy": self._cmd_strategy,
             "risk": self._cmd_risk,
-            "subscribe": self._cmd_subscribe,
         }.get(name)
         if handler is None:
             return {"ok": False, "error": f"unknown command {name!r}"}
@@ -216,16 +208,6 @@ class Engine:
         if action not in ("start", "stop"):
             raise CommandError("stream: action must be 'start' or 'stop'")
         return {"streaming": self.set_streaming(action == "start")}
-
-    def _cmd_subscribe(self, payload: Mapping[str, Any]) -> dict:
-        symbols = payload.get("symbols")
-        if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
-            raise CommandError("subscribe: symbols must be a list of symbol names")
-        chosen = [s.upper() for s in symbols]
-        unknown = [s for s in chosen if s not in self.sessions]
-        if unknown:
-            raise CommandError(f"subscribe: not monitored: {', '.join(unknown)}")
-        return {"symbols": chosen or list(self.symbols)}
 
     def _session(self, payload: Mapping[str, Any], command: str) -> SymbolSession:
         symbol = str(payload.get("symbol", "")).upper()
@@ -285,7 +267,7 @@ class Engine:
                         for slot in session.slots
                     },
                     "risk_limits": session.risk.limits.as_dict(),
-                    "risk_paused": _paused(session),
+                    "risk_paused": session.risk.paused,
                 }
                 for symbol, session in self.sessions.items()
             },
@@ -320,7 +302,7 @@ class Engine:
         return self._snapshots.publish(self.clock_ns())
 
     def snapshot(self) -> dict:
-        """The latest published snapshot (no side effects)."""
+        """The latest published snapshot; before the first push, the first one is published here."""
         return self._snapshots.latest or self.publish()
 
     def snapshot_for(self, symbols: Iterable[str], snap: dict | None = None) -> dict:

@@ -7,7 +7,6 @@ the broadcaster and the web handlers.
 """
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -26,8 +25,6 @@ from feeds.messages import FeedMessage
 from feeds.recording import RecordingError, RecordingWriter
 from feeds.recording_instruments import RecordingInputError, instruments_for_recordings
 from feeds.source_probe import probe_binance
-
-log = logging.getLogger("monitor")
 
 
 class Monitor:

@@ -120,6 +120,11 @@ class RiskManager:
         return bool(self._events)
 
     @property
+    def paused(self) -> bool:
+        """Halted by ``pause`` (until ``resume``), whatever else holds."""
+        return bool(self._paused)
+
+    @property
     def stale(self) -> bool:
         """The stale-data guard is up: orders blocked until the data is fresh again."""
         return self._stale

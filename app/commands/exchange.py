@@ -80,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError):  # not the main thread / not POSIX
-                pass
+            except (NotImplementedError, RuntimeError):
+                pass  # not POSIX: Ctrl-C still ends asyncio.run with KeyboardInterrupt, exit 130
         try:
             await stop.wait()
         finally:

@@ -262,3 +262,18 @@ def test_limit_errors_are_clear(values, message):
     with pytest.raises(ParameterError) as excinfo:
         RiskLimits.from_mapping(values)
     assert message in str(excinfo.value)
+
+
+def test_paused_is_the_pause_latch_not_any_halt():
+    from orderbook.instrument import Instrument
+    from strategies.risk import RiskLimits, RiskManager
+
+    inst = Instrument(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_units=1_000_000, step_units=1_000)
+    risk = RiskManager(inst, RiskLimits(max_daily_loss=1.0))
+    risk.on_equity(0, 0.0)
+    risk.on_equity(1, -5.0)  # daily loss halts, but nobody paused
+    assert risk.state.value == "HALTED" and not risk.paused
+    risk.pause("by hand", 2)
+    assert risk.paused
+    risk.resume(3)
+    assert not risk.paused and risk.state.value == "ACTIVE"
