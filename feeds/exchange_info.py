@@ -46,12 +46,23 @@ def instruments_from_body(body: str, symbols: Sequence[str], where: str) -> dict
 
 
 def load_instruments(path: Path, symbols: Sequence[str] | None = None) -> dict[str, Instrument]:
-    """From an exchangeInfo.json file (as recorded next to recordings)."""
+    """From an exchangeInfo.json file (``record`` writes one beside its recordings); all its symbols
+    when ``symbols`` is None. Raises ExchangeInfoError naming the file and what is wrong with it."""
+    path = Path(path)
     try:
-        info = json.loads(Path(path).read_text())
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ExchangeInfoError(f"cannot read exchangeInfo {path}: {exc.strerror or exc}") from None
+    try:
+        info = json.loads(text)
+    except ValueError as exc:
+        raise ExchangeInfoError(f"exchangeInfo {path} is not JSON: {exc}") from None
+    if not isinstance(info, dict) or not isinstance(info.get("symbols"), list):
+        raise ExchangeInfoError(f"exchangeInfo {path} has no symbols list")
+    try:
         instruments = instruments_from_exchange_info(info)
-    except (OSError, ValueError) as exc:
-        raise ExchangeInfoError(f"cannot read exchangeInfo {path}: {exc}") from None
+    except (InstrumentError, AttributeError, TypeError) as exc:
+        raise ExchangeInfoError(f"exchangeInfo {path} is not usable: {exc}") from None
     if symbols is None:
         return instruments
     missing = [s for s in symbols if s not in instruments]

@@ -14,10 +14,12 @@ from typing import Iterable
 
 import orjson
 
+from feeds.exchange_info import ExchangeInfoError, load_instruments
 from feeds.recording import read_recordings, symbol_of_file, symbol_of_message
-from orderbook.instrument import Instrument, InstrumentError, instruments_from_exchange_info
+from orderbook.instrument import Instrument
 
 EXCHANGE_INFO_NAME = "exchangeInfo.json"
+
 
 class RecordingInputError(ValueError):
     """Recordings or exchangeInfo that cannot be used: one clear line."""
@@ -29,9 +31,9 @@ def instruments_for_recordings(paths: Iterable[Path], exchange_info: str | Path 
 
     Symbols come from the file names (``BTCUSDT_20240808.gz``) and, for files not named that
     way, from the streams inside. Filters come from ``exchange_info`` or the exchangeInfo.json
-    beside each file; a symbol found in neither gets tick/step derived from its recorded decimals.
+    beside each file; a symbol found in neither gets tick/step derived from its recorded decimals
+    (unless ``derive`` is False: then it is an error, as a backtest needs the real filters).
     """
-
     paths = [Path(p) for p in paths]
     symbols: dict[str, None] = {}
     for path in paths:
@@ -48,11 +50,10 @@ def instruments_for_recordings(paths: Iterable[Path], exchange_info: str | Path 
     )
     instruments = {}
     for source in sources:
-        info = _read_json(source)
         try:
-            instruments.update(instruments_from_exchange_info(info))
-        except (InstrumentError, AttributeError, TypeError) as exc:
-            raise RecordingInputError(f"exchangeInfo {source} is not usable: {exc}") from None
+            instruments.update(load_instruments(source))
+        except ExchangeInfoError as exc:
+            raise RecordingInputError(str(exc)) from None
     chosen = {}
     notes = []
     for symbol in symbols:
@@ -72,18 +73,6 @@ def instruments_for_recordings(paths: Iterable[Path], exchange_info: str | Path 
     if not chosen:
         raise RecordingInputError("no symbol found in the recordings (expected <SYMBOL>_<YYYYMMDD>.gz files)")
     return chosen, notes
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        info = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise RecordingInputError(f"cannot read exchangeInfo {path}: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise RecordingInputError(f"exchangeInfo {path} is not JSON: {exc}") from None
-    if not isinstance(info, dict) or not isinstance(info.get("symbols"), list):
-        raise RecordingInputError(f"exchangeInfo {path} has no symbols list")
-    return info
 
 
 def _decimals(text: object) -> int | None:
