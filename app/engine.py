@@ -45,10 +45,16 @@ class CommandError(ValueError):
 
 @dataclass
 class StreamControl:
-    """What the engine calls to start and stop streaming (the runtime's feed, or nothing in replay)."""
+    """What the engine calls to start and stop streaming: the runtime's live feed, or the replay.
+
+    lossless: stopping loses no frames (a replay pauses and later goes on where it was), so the
+    books stay synced; a live feed that stops loses every frame sent meanwhile, so its books must
+    resync when it starts again.
+    """
 
     start: Callable[[], None] = lambda: None
     stop: Callable[[], None] = lambda: None
+    lossless: bool = False
 
 
 class Engine:
@@ -176,9 +182,10 @@ class Engine:
         else:
             self.stream_control.stop()
             self.streaming = False
-            # No frames will come: every book is stale until the stream is back and resynced.
-            for event in self.market.on_connection("disconnected", now, "streaming stopped"):
-                self._dispatch(event, now)
+            if not self.stream_control.lossless:
+                # Frames sent from now on are lost: every book is stale until the stream is back and resynced.
+                for event in self.market.on_connection("disconnected", now, "streaming stopped"):
+                    self._dispatch(event, now)
             self._log(now, "", "system", "streaming stopped")
         return self.streaming
 
@@ -328,15 +335,22 @@ class Engine:
                 "reconnects": stats.reconnects,
                 "malformed": stats.malformed,
             }
-        healthy = self.streaming and all(v["synced"] for v in symbols.values())
         return {
-            "status": "ok" if healthy else "degraded",
+            **self.status(now),
             "source": self.source,
             "streaming": self.streaming,
-            "uptime_s": round((now - self.started_ns) / 1e9, 1),
-            "clients": self.clients,
             "symbols": symbols,
             "feed": self.market.counters(),
+        }
+
+    def status(self, now: int | None = None) -> dict:
+        """The cheap part of health: ok only while streaming with every book synced."""
+        now = self.clock_ns() if now is None else now
+        healthy = self.streaming and all(self.market.synced(s) for s in self.symbols)
+        return {
+            "status": "ok" if healthy else "degraded",
+            "uptime_s": round((now - self.started_ns) / 1e9, 1),
+            "clients": self.clients,
         }
 
     def book(self, symbol: str, depth: int = 20) -> dict:

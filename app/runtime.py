@@ -15,7 +15,7 @@ from typing import Any
 from app import green
 from app.cli import UserError
 from app.config import BINANCE_API_URL, BINANCE_STREAM_URL, MonitorConfig
-from app.engine import Engine
+from app.engine import Engine, StreamControl
 from app.replay_source import ReplaySource
 from app.settings_store import SettingsStore
 from feeds.aio_thread import AsyncioThread
@@ -77,8 +77,7 @@ class Monitor:
             config = self.config = replace(config, symbols=tuple(instruments))
             engine = Engine(config, instruments, source="replay", clock_ns=self.replay.clock_ns,
                             settings=settings, on_settings_changed=settings_store.save if settings_store else None)
-            engine.stream_control.start = lambda: self.replay.resume()
-            engine.stream_control.stop = lambda: self.replay.pause()
+            engine.stream_control = StreamControl(self.replay.resume, self.replay.pause, lossless=True)
             self.engine = engine
             green.spawn(self.replay.pump, engine)
         else:
@@ -87,8 +86,7 @@ class Monitor:
             instruments = self._pick_source()
             engine = Engine(config, instruments, source=self.source, request_snapshot=self._request_snapshot,
                             settings=settings, on_settings_changed=settings_store.save if settings_store else None)
-            engine.stream_control.start = self._start_feed
-            engine.stream_control.stop = self._stop_feed
+            engine.stream_control = StreamControl(self._start_feed, self._stop_feed)
             self.engine = engine
             if config.record_dir:
                 self.recorder = RecordingWriter(Path(config.record_dir))

@@ -35,7 +35,6 @@ class SnapshotBuilder:
             {"ts": a.ts // 1_000_000, "symbol": a.symbol, "kind": a.kind, "message": a.message}
             for a in entries[-MAX_ACTIVITY_PER_PUSH:]
         ]
-        health = engine.health()
         snapshot = {
             "ts": now_ns // 1_000_000,
             "seq": self.seq,
@@ -46,7 +45,7 @@ class SnapshotBuilder:
             "strategies": {s: session.snapshot() for s, session in engine.sessions.items()},
             "portfolio": engine.portfolio.totals(),  # carries its sharpe_definition
             "activity": activity,
-            "health": {"status": health["status"], "clients": health["clients"], "uptime_s": health["uptime_s"]},
+            "health": engine.status(now_ns),
         }
         self.latest = snapshot
         return snapshot

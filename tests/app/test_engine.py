@@ -159,3 +159,23 @@ def test_health_is_degraded_until_synced_and_when_stopped():
     health = engine.health()
     assert health["status"] == "degraded" and not health["streaming"]
     assert not any(v["synced"] for v in health["symbols"].values())
+
+
+def test_stopping_a_replay_keeps_the_books_synced():
+    """A replay pauses without losing frames: after Stop and Start its books need no snapshot."""
+    from app.engine import StreamControl
+
+    engine, clock = build_engine()
+    calls = []
+    engine.stream_control = StreamControl(lambda: calls.append("resume"), lambda: calls.append("pause"),
+                                          lossless=True)
+    messages = recording()
+    replay(engine, clock, limit=400, messages=messages)
+    assert engine.ready()
+    assert engine.command("stream", {"action": "stop"}) == {"ok": True, "streaming": False}
+    assert engine.ready() and engine.health()["status"] == "degraded"
+    assert engine.command("stream", {"action": "start"}) == {"ok": True, "streaming": True}
+    replay(engine, clock, messages=messages)
+    assert calls == ["pause", "resume"]
+    assert engine.health()["status"] == "ok"
+    assert all(s["resyncs"] == 0 for s in engine.health()["symbols"].values())
