@@ -84,16 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _with_default_command(argv: list[str]) -> list[str]:
+    """`python -m app [--debug] [serve options]` means `serve`: insert it after the global flags."""
+    position = 0
+    while position < len(argv) and argv[position] == "--debug":
+        position += 1
+    rest = argv[position:]
+    if rest and (not rest[0].startswith("-") or rest[0] in ("-h", "--help")):
+        return argv  # a command (or a mistyped one, which argparse names), or help
+    return [*argv[:position], "serve", *rest]
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--debug"):
-        argv.insert(0, "serve")
-    if argv == ["--debug"]:
-        argv.append("serve")
+    argv = _with_default_command(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args([*argv, "serve"])
     try:
         return int(args._module.run(args) or 0)
     except UserError as exc:

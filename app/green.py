@@ -10,12 +10,17 @@ async mode change later (Flask-SocketIO also runs on gevent or threading).
 from __future__ import annotations
 
 import queue as _queue_mod
+import warnings
 from typing import Any, Callable
 
-import eventlet
-import eventlet.event
-import eventlet.patcher
-import eventlet.tpool
+# eventlet warns on import that it is in bugfix-only mode. We know (binance-protocol.md) and keep
+# it to this module so the async mode can change; users should not see the notice on every start.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    import eventlet
+    import eventlet.event
+    import eventlet.patcher
+    import eventlet.tpool
 
 ASYNC_MODE = "eventlet"
 
@@ -35,36 +40,30 @@ def os_queue() -> _queue_mod.Queue:
     return eventlet.patcher.original("queue").Queue()
 
 
-def _blocking_batch(source: _queue_mod.Queue, timeout: float, limit: int) -> list[Any]:
-    """Runs in a tpool OS thread: wait up to ``timeout`` s for one item, then take what is queued."""
+def _take_waiting(source: _queue_mod.Queue, batch: list[Any], limit: int) -> list[Any]:
+    """Add what is already queued to ``batch``, up to ``limit`` items."""
     empty = eventlet.patcher.original("queue").Empty
-    try:
-        first = source.get(timeout=timeout)
-    except empty:
-        return []
-    batch = [first]
     while len(batch) < limit:
         try:
             batch.append(source.get_nowait())
         except empty:
             break
     return batch
+
+
+def _blocking_batch(source: _queue_mod.Queue, timeout: float, limit: int) -> list[Any]:
+    """Runs in a tpool OS thread: wait up to ``timeout`` s for one item, then take what is queued."""
+    try:
+        first = source.get(timeout=timeout)
+    except eventlet.patcher.original("queue").Empty:
+        return []
+    return _take_waiting(source, [first], limit)
 
 
 def get_batch(source: _queue_mod.Queue, timeout: float, limit: int = 10_000) -> list[Any]:
-    """Green-friendly batch get from a real queue: cheap when items are already waiting."""
-    empty = eventlet.patcher.original("queue").Empty
-    try:
-        first = source.get_nowait()
-    except empty:
-        return eventlet.tpool.execute(_blocking_batch, source, timeout, limit)
-    batch = [first]
-    while len(batch) < limit:
-        try:
-            batch.append(source.get_nowait())
-        except empty:
-            break
-    return batch
+    """Green-friendly batch get from a real queue: no thread hop when items are already waiting."""
+    batch = _take_waiting(source, [], limit)
+    return batch or eventlet.tpool.execute(_blocking_batch, source, timeout, limit)
 
 
 def spawn(function: Callable[..., Any], *args: Any) -> Any:

@@ -20,10 +20,10 @@ from app.replay_source import ReplaySource
 from app.settings_store import SettingsStore
 from feeds.aio_thread import AsyncioThread
 from feeds.binance_stream import BinanceFeed, BinanceFeedConfig
-from feeds.exchange_info import ExchangeInfoError, fetch_instruments, instruments_from_body
+from feeds.exchange_info import ExchangeInfoError, fetch_exchange_info, instruments_from_body, save_exchange_info
 from feeds.messages import FeedMessage
 from feeds.recording import RecordingError, RecordingWriter
-from feeds.recording_instruments import RecordingInputError, instruments_for_recordings
+from feeds.recording_instruments import EXCHANGE_INFO_NAME, RecordingInputError, instruments_for_recordings
 from feeds.source_probe import probe_binance
 
 
@@ -117,9 +117,13 @@ class Monitor:
             if probe.reachable and probe.exchange_info:
                 self.source, self.api_url, self.stream_url = "binance", BINANCE_API_URL, BINANCE_STREAM_URL
                 try:
-                    return instruments_from_body(probe.exchange_info, symbols, BINANCE_API_URL)
-                except ExchangeInfoError as exc:
+                    instruments = instruments_from_body(probe.exchange_info, symbols, BINANCE_API_URL)
+                    if config.record_dir:
+                        Path(config.record_dir).mkdir(parents=True, exist_ok=True)
+                        save_exchange_info(Path(config.record_dir) / EXCHANGE_INFO_NAME, probe.exchange_info)
+                except (ExchangeInfoError, OSError) as exc:
                     raise UserError(str(exc)) from None
+                return instruments
             if config.source == "binance":
                 raise UserError(f"Binance is not reachable: {probe.detail}")
             print(f"monitor: Binance not reachable ({probe.detail}); using the embedded exchange", file=sys.stderr)
@@ -127,9 +131,13 @@ class Monitor:
         self.exchange = self._start_exchange()
         self.api_url, self.stream_url = self.exchange.base_api_url, self.exchange.stream_url
         try:
-            return green.run_blocking(self.runner.run, fetch_instruments(self.api_url, symbols), 30)
-        except ExchangeInfoError as exc:
+            body, instruments = green.run_blocking(self.runner.run, fetch_exchange_info(self.api_url, symbols), 40)
+            if config.record_dir:  # the recording directory stays usable by replay and backtest
+                Path(config.record_dir).mkdir(parents=True, exist_ok=True)
+                save_exchange_info(Path(config.record_dir) / EXCHANGE_INFO_NAME, body)
+        except (ExchangeInfoError, OSError) as exc:
             raise UserError(str(exc)) from None
+        return instruments
 
     def _start_exchange(self) -> Any:
         from feeds.exchange.config import ExchangeConfig

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -14,9 +15,10 @@ class ExchangeInfoError(LookupError):
     """exchangeInfo could not be had, or lacks a wanted symbol: the message is for the user."""
 
 
-async def fetch_instruments(api_url: str, symbols: Sequence[str], timeout_s: float = 10.0) -> dict[str, Instrument]:
-    """``api_url`` like "http://127.0.0.1:P/api". Raises ExchangeInfoError with Binance's message
-    (e.g. -1121 Invalid symbol) or the network failure."""
+async def fetch_exchange_info(api_url: str, symbols: Sequence[str],
+                              timeout_s: float = 30.0) -> tuple[str, dict[str, Instrument]]:
+    """(raw body, instruments) from ``api_url`` like "http://127.0.0.1:P/api". Raises
+    ExchangeInfoError with Binance's message (e.g. -1121 Invalid symbol) or the network failure."""
     url = f"{api_url.rstrip('/')}/v3/exchangeInfo"
     params = {"symbols": json.dumps(list(symbols), separators=(",", ":"))}
     try:
@@ -25,7 +27,27 @@ async def fetch_instruments(api_url: str, symbols: Sequence[str], timeout_s: flo
                 body = await response.text()
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise ExchangeInfoError(f"exchangeInfo from {url} failed: {type(exc).__name__} {exc}") from None
-    return instruments_from_body(body, symbols, url)
+    return body, instruments_from_body(body, symbols, url)
+
+
+def save_exchange_info(path: Path, body: str) -> None:
+    """Write the exchangeInfo body to ``path`` (atomically), keeping entries of other symbols
+    already there: a recording directory stays self-contained for replay and backtest."""
+    info = json.loads(body)
+    try:
+        previous = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        previous = None
+    if isinstance(previous, dict) and isinstance(previous.get("symbols"), list):
+        ours = {entry.get("symbol") for entry in info.get("symbols", [])}
+        kept = [e for e in previous["symbols"] if isinstance(e, dict) and e.get("symbol") not in ours]
+        info["symbols"] = kept + info.get("symbols", [])
+    temporary = Path(path).with_name(Path(path).name + ".tmp")
+    try:
+        temporary.write_text(json.dumps(info, separators=(",", ":")))
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise ExchangeInfoError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def instruments_from_body(body: str, symbols: Sequence[str], where: str) -> dict[str, Instrument]:

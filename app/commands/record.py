@@ -15,11 +15,11 @@ import argparse
 from pathlib import Path
 
 from app.options import DEFAULT_SYMBOLS, positive_float, symbol_list
+from feeds.recording_instruments import EXCHANGE_INFO_NAME  # where replay looks for filters
 
 BINANCE_API_URL = "https://api.binance.com/api"
 BINANCE_STREAM_URL = "wss://stream.binance.com:9443/"
 SOURCES = ("auto", "binance", "sim")
-EXCHANGE_INFO_NAME = "exchangeInfo.json"  # where `replay` looks for the symbols' filters
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -132,17 +132,13 @@ class Recorder:
         """The symbols' filters, also saved as exchangeInfo.json beside the recordings (replay
         reads it from there, so a recording directory is self-contained)."""
         from app.cli import UserError
-        from feeds.exchange_info import ExchangeInfoError, instruments_from_body
+        from feeds.exchange_info import ExchangeInfoError, fetch_exchange_info, save_exchange_info
 
-        url = f"{api_url.rstrip('/')}/v3/exchangeInfo"
         try:
-            body = self.runner.run(_fetch_text(url, {"symbols": _json_list(self.args.symbols)}), 60)
-            instruments = instruments_from_body(body, self.args.symbols, url)
+            body, instruments = self.runner.run(fetch_exchange_info(api_url, self.args.symbols), 60)
+            save_exchange_info(self.args.out / EXCHANGE_INFO_NAME, body)
         except ExchangeInfoError as exc:
             raise UserError(str(exc)) from None
-        except (OSError, TimeoutError) as exc:  # aiohttp's errors are OSErrors
-            raise UserError(f"exchangeInfo from {url} failed: {type(exc).__name__} {exc}") from None
-        _save_exchange_info(self.args.out / EXCHANGE_INFO_NAME, body)
         return instruments
 
     def record(self) -> None:
@@ -201,41 +197,3 @@ class Recorder:
             stats = self.market.stats(symbol)
             print(f"  {symbol}: {stats.messages} msgs, {stats.gaps} gaps, {stats.resyncs} resyncs, "
                   f"{stats.reconnects} reconnects, {stats.malformed} malformed", flush=True)
-
-
-async def _fetch_text(url: str, params: dict) -> str:
-    import aiohttp
-
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        async with session.get(url, params=params) as response:
-            return await response.text()
-
-
-def _json_list(items) -> str:
-    import json
-
-    return json.dumps(list(items), separators=(",", ":"))
-
-
-def _save_exchange_info(path: Path, body: str) -> None:
-    """Write exchangeInfo.json, keeping entries of other symbols recorded earlier in the directory."""
-    import json
-    import os
-
-    from app.cli import UserError
-
-    info = json.loads(body)
-    try:
-        previous = json.loads(path.read_text())
-    except (OSError, ValueError):
-        previous = None
-    if isinstance(previous, dict) and isinstance(previous.get("symbols"), list):
-        ours = {entry.get("symbol") for entry in info.get("symbols", [])}
-        kept = [e for e in previous["symbols"] if isinstance(e, dict) and e.get("symbol") not in ours]
-        info["symbols"] = kept + info.get("symbols", [])
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        temporary.write_text(json.dumps(info, separators=(",", ":")))
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -59,8 +59,15 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    import signal
+
     config = build_config(args)
     from app import green
+
+    def terminate(signum, frame):  # a service manager's stop: shut down as cleanly as on Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
 
     green.monkey_patch()
     from app.runtime import Monitor

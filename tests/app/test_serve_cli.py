@@ -86,3 +86,39 @@ def test_environment_variables_set_options():
     result = subprocess.run([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "MONITOR_PORT" in result.stderr and "port out of range" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--port", "70000"], "python -m app serve: argument --port"),            # serve is the default command
+    (["--debug", "--port", "70000"], "python -m app serve: argument --port"),
+    (["sreve"], "invalid choice: 'sreve'"),                                   # a mistyped command is named
+])
+def test_serve_is_the_default_command(args, message):
+    result = run_app(args)
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_record_writes_a_directory_that_replays_exactly(tmp_path):
+    """`serve --record DIR`: every frame, plus exchangeInfo.json, so replay and backtest need nothing else."""
+    from feeds.pipeline import MarketData
+    from feeds.recording import read_recordings
+    from feeds.recording_instruments import instruments_for_recordings
+
+    out = tmp_path / "rec"
+    with MonitorProcess(["serve", "--source", "sim", "--port", "0", "--symbols", "BTCUSDT,ETHUSDT",
+                         "--record", str(out)]) as monitor:
+        wait_for(lambda h: h["status"] == "ok" and all(s["msgs"] > 200 for s in h["symbols"].values()),
+                 monitor.url + "/health")
+    assert monitor.proc.returncode == 0
+    files = sorted(out.glob("*USDT_*.gz"))
+    assert [f.name.split("_")[0] for f in files] == ["BTCUSDT", "ETHUSDT"]
+    instruments, notes = instruments_for_recordings(files, derive=False)  # the real filters were saved
+    assert notes == []
+    market = MarketData(instruments)
+    for recv_ns, text, symbol in read_recordings(files):
+        market.on_message(recv_ns, text, symbol)
+    for symbol in instruments:
+        assert market.synced(symbol)
+        stats = market.stats(symbol)
+        assert stats.gaps == 0 and stats.malformed == 0 and stats.messages > 200
