@@ -122,3 +122,27 @@ def test_serve_record_writes_a_directory_that_replays_exactly(tmp_path):
         assert market.synced(symbol)
         stats = market.stats(symbol)
         assert stats.gaps == 0 and stats.malformed == 0 and stats.messages > 200
+
+
+def test_control_panel_settings_survive_a_restart(tmp_path):
+    """--state-dir: what the control panel changed is back after the monitor restarts."""
+    import socketio
+
+    args = ["serve", "--source", "sim", "--port", "0", "--symbols", "BTCUSDT,ETHUSDT", "--state-dir", str(tmp_path)]
+    with MonitorProcess(args) as monitor:
+        client = socketio.Client()
+        client.connect(monitor.url, transports=["websocket"], wait_timeout=20)
+        try:
+            ack = client.call("strategy", {"symbol": "BTCUSDT", "name": "liquidity_taker", "enabled": True,
+                                           "params": {"cooldown_ms": 7000}}, timeout=20)
+            assert ack["ok"], ack
+            assert client.call("risk", {"symbol": "ETHUSDT", "action": "pause"}, timeout=20)["ok"]
+            bad = client.call("risk", {"symbol": "ETHUSDT", "action": "limits", "limits": {"max_open_orders": -1}},
+                              timeout=20)
+            assert not bad["ok"] and "max_open_orders" in bad["error"]
+        finally:
+            client.disconnect()
+    with MonitorProcess(args) as monitor:
+        state = wait_for(lambda s: s["strategies"]["ETHUSDT"]["risk"]["state"] == "HALTED", monitor.url + "/api/state")
+        taker = next(s for s in state["strategies"]["BTCUSDT"]["strategies"] if s["name"] == "liquidity_taker")
+        assert taker["enabled"] and taker["params"]["cooldown_ms"] == 7000
