@@ -134,9 +134,10 @@ class Malformed(NamedTuple):
 
 
 # NamedTuple's generated __new__ is a Python-level call; building the tuple directly halves the
-# cost of the one object made per depth frame.
+# cost of the one object made per depth, book-ticker or trade frame.
 _new_diff = partial(tuple.__new__, DepthDiff)
 _new_book_ticker = partial(tuple.__new__, BookTickerUpdate)
+_new_trade = partial(tuple.__new__, TradeTick)
 
 Frame = (
     DepthDiff | DepthSnapshot | TradeTick | AggTrade | BookTickerUpdate | TickerUpdate | ServerShutdown
@@ -209,7 +210,7 @@ def _trade_tick(symbol: str, instrument: Instrument, data: dict, recv_ns: int, i
         return Malformed(symbol, "trade with bad id, time or side")
     if price <= 0 or lots <= 0:
         return Malformed(symbol, "trade with a price or quantity that is not positive")
-    return TradeTick(symbol, trade_id, price, lots, buyer_is_maker, trade_ms * NS_PER_MS, recv_ns)
+    return _new_trade((symbol, trade_id, price, lots, buyer_is_maker, trade_ms * NS_PER_MS, recv_ns))
 
 
 def _trade(symbol: str, instrument: Instrument, data: dict, recv_ns: int) -> Any:
@@ -336,6 +337,10 @@ def _unused(symbol: str, instrument: Instrument | None, data: dict, recv_ns: int
     return Ignored(symbol, "stream not used")
 
 
+def _skipped_stream(symbol: str, instrument: Instrument | None, data: dict, recv_ns: int) -> Any:
+    return Ignored(symbol, "stream skipped")
+
+
 def _unknown_symbol(symbol: str, instrument: Instrument | None, data: dict, recv_ns: int) -> Any:
     return Ignored(symbol, "unknown symbol")
 
@@ -362,22 +367,41 @@ _EVENT_TYPES: dict[str, tuple[_Handler, bool]] = {
 }
 
 
+_COMBINED_PREFIX = '{"stream":"'  # how Binance (and the embedded exchange) write a combined frame
+_NAME_AT = len(_COMBINED_PREFIX)
+
+
 class FrameParser:
     """Parses messages into frames. Caches each stream name's route (parser, symbol, instrument).
 
     ``instruments`` is read live (the pipeline's own dict); call ``forget_routes()`` after it
-    changes so cached routes pick the change up.
+    changes so cached routes pick the change up. ``skip_kinds``: stream kinds (``bookTicker``,
+    ``ticker``...) whose frames the caller has no use for. Once a stream of such a kind has been
+    seen, its later combined frames come back as ``Ignored`` without being decoded: a backtest
+    never reads book tickers, and they are half of all frames. Their contents are then not
+    checked, so a damaged skipped frame counts as ignored, not malformed.
     """
 
-    def __init__(self, instruments: Mapping[str, Instrument]) -> None:
+    def __init__(self, instruments: Mapping[str, Instrument], skip_kinds: frozenset[str] = frozenset()) -> None:
+        unknown = skip_kinds - _KINDS.keys()
+        if unknown:
+            raise ValueError(f"unknown stream kind(s) to skip: {', '.join(sorted(unknown))}")
         self._instruments = instruments
         self._routes: dict[str, tuple[_Handler, str | None, Instrument | None]] = {}
+        self._skip_kinds = skip_kinds
+        self._skipped: dict[str, Ignored] = {}  # stream name -> the frame its messages parse to
 
     def forget_routes(self) -> None:
         self._routes.clear()
+        self._skipped.clear()
 
     def parse(self, recv_ns: int, text: str | bytes, symbol: str | None = None) -> Frame:
         """One received message -> one frame. ``symbol`` names the owner of a bare snapshot."""
+        skipped = self._skipped
+        if skipped and type(text) is str and text.startswith(_COMBINED_PREFIX):
+            frame = skipped.get(text[_NAME_AT:text.find('"', _NAME_AT)])
+            if frame is not None:
+                return frame
         try:
             message = orjson.loads(text)
         except (orjson.JSONDecodeError, TypeError):
@@ -409,6 +433,10 @@ class FrameParser:
             instrument = self._instruments.get(symbol)
             if needs_instrument and instrument is None:
                 handler = _unknown_symbol
+            elif kind in self._skip_kinds:
+                handler = _skipped_stream
+                if len(self._skipped) < 100_000:
+                    self._skipped[stream] = Ignored(symbol, "stream skipped")
             route = (handler, symbol, instrument)
         if len(self._routes) < 100_000:  # bounded: garbage stream names must not grow it forever
             self._routes[stream] = route

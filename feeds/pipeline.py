@@ -58,6 +58,8 @@ class MarketData:
     a REST snapshot (live: the feed fetches /api/v3/depth and delivers the text back through
     ``on_message(..., symbol=...)``; replay: nothing to do). trade_source: "trade" or "aggTrade"
     to take trades from one stream only; "auto" takes aggTrade until a symbol's first @trade.
+    skip_streams: stream kinds not wanted at all (a backtest: "bookTicker", "ticker"...): their
+    frames are counted as ignored without being decoded (see FrameParser).
     """
 
     def __init__(
@@ -67,12 +69,13 @@ class MarketData:
         *,
         config: SyncConfig = SyncConfig(),
         trade_source: str = "auto",
+        skip_streams: Iterable[str] = (),
     ) -> None:
         if trade_source not in TRADE_SOURCES:
             raise ValueError(f"trade_source must be one of {TRADE_SOURCES}, got {trade_source!r}")
         self._instruments: dict[str, Instrument] = {}
         self._syncs: dict[str, BookSynchronizer] = {}
-        self._parser = FrameParser(self._instruments)
+        self._parser = FrameParser(self._instruments, frozenset(skip_streams))
         self._parse = self._parser.parse
         self._request = request_snapshot
         self._config = config

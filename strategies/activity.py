@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 KINDS = frozenset({"order", "fill", "cancel", "reject", "risk", "strategy", "feed", "system"})
 
 
-@dataclass(frozen=True, slots=True)
-class Activity:
-    """One entry. ts: ns (event time); kind: one of KINDS; data: JSON-safe details."""
+class Activity(NamedTuple):
+    """One entry. ts: ns (event time); kind: one of KINDS; data: JSON-safe details (None: none).
+
+    Immutable; a NamedTuple as every order and cancel makes one (a frozen dataclass costs 4x).
+    """
 
     ts: int
     symbol: str
     kind: str
     message: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The snapshot form: ts in ms."""

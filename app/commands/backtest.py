@@ -119,13 +119,12 @@ def run_backtest(paths: list[Path], instruments: dict, config: Any,
     """Read, replay through MarketData and backtest; the summary with feed counters and a "perf" block."""
     import time
 
-    from feeds.pipeline import MarketData
     from feeds.recording import read_recordings
     from strategies.backtest import Backtest
 
     clock = clock or time.perf_counter
     reader = read_recordings(paths)
-    market = MarketData(instruments)
+    market = backtest_market(instruments)
     backtest = Backtest(instruments, config)
     start = clock()
     messages = drive(reader, market, backtest)
@@ -135,6 +134,18 @@ def run_backtest(paths: list[Path], instruments: dict, config: Any,
     summary["messages"] = messages
     summary["perf"] = perf(messages, backtest.events, summary["duration_s"], wall)
     return summary
+
+
+# What `drive` hands a backtest is book changes, book status and trades: frames of these streams
+# would be decoded only to be dropped (book tickers are half of a recording's lines).
+UNUSED_STREAMS = ("bookTicker", "ticker", "miniTicker")
+
+
+def backtest_market(instruments: dict) -> Any:
+    """The pipeline as a backtest uses it: streams it never reads are counted, not decoded."""
+    from feeds.pipeline import MarketData
+
+    return MarketData(instruments, skip_streams=UNUSED_STREAMS)
 
 
 def drive(messages: Iterable[tuple[int, str, str | None]], market: Any, backtest: Any) -> int:
@@ -167,7 +178,7 @@ def feed_counters(market: Any, reader: Any) -> dict[str, Any]:
     symbols = {}
     for symbol in market.symbols:
         stats = market.stats(symbol)
-        symbols[symbol] = {name: getattr(stats, name) for name in ("messages", "diffs_applied", "gaps", "resyncs", "malformed", "crossed", "snapshots")
+        symbols[symbol] = {name: getattr(stats, name) for name in ("messages", "diffs_applied", "gaps", "resyncs", "malformed", "ignored", "crossed", "snapshots")
                            if hasattr(stats, name)}
         symbols[symbol]["synced"] = market.synced(symbol)
     return {

@@ -141,6 +141,21 @@ def test_unused_streams_and_unknown_symbols_are_ignored():
     assert type(parse('{"e":"outboundAccountPosition","E":1}')) is Ignored
 
 
+def test_skipped_kinds_are_ignored_without_decoding():
+    parser = FrameParser({"BNBBTC": INST}, frozenset({"bookTicker"}))
+    ticker = {"u": 1, "s": "BNBBTC", "b": "0.00250000", "B": "1.00000000", "a": "0.00260000", "A": "1.00000000"}
+    skipped = Ignored("BNBBTC", "stream skipped")
+    assert parser.parse(RECV, combined("bnbbtc@bookTicker", ticker)) == skipped  # the first one routes the stream
+    # later frames of that stream are not decoded: even a damaged one is only ignored
+    assert parser.parse(RECV, '{"stream":"bnbbtc@bookTicker","data":{"u":') == skipped
+    trade = {"e": "trade", "E": 1, "s": "BNBBTC", "t": 1, "p": "0.00250000", "q": "1.00", "T": 1, "m": True}
+    assert type(parser.parse(RECV, combined("bnbbtc@trade", trade))) is TradeTick  # other streams as before
+    assert type(parser.parse(RECV, '{"stream":"bnbbtc@trade","data":{"u":')) is Malformed
+    assert type(PARSER.parse(RECV, combined("bnbbtc@bookTicker", ticker))) is BookTickerUpdate  # default: none skipped
+    with pytest.raises(ValueError, match="kline"):
+        FrameParser({}, frozenset({"kline"}))
+
+
 @pytest.mark.parametrize("text", [
     "", "garbage", "[]", "null", "42", '"text"', '{"stream":"bnbbtc@depth"}', '{"stream":5,"data":{}}',
     '{"stream":"bnbbtc@depth","data":[1,2]}', "{", b"\xff\xfe", '{"foo":"bar"}', '{"stream":"","data":{}}',

@@ -34,7 +34,7 @@ def recordings(day: Path) -> list[Path]:
 def run(day: Path, config: BacktestConfig) -> tuple[Backtest, dict]:
     paths = recordings(day)
     instruments = command.instruments_for(paths, None)
-    market = MarketData(instruments)
+    market = command.backtest_market(instruments)
     backtest = Backtest(instruments, config)
     command.drive(read_recordings(paths), market, backtest)
     return backtest, backtest.summary()
@@ -107,6 +107,25 @@ def test_accounting_is_consistent_over_the_embedded_exchange(exchange_recording,
     assert_accounting_is_consistent(backtest, summary)
     if strategy == "market_maker":
         assert summary["total"]["fills"] > 0, "a 2 bps quoter trades on an active embedded market"
+
+
+def test_skipping_unused_streams_changes_no_result(exchange_recording):
+    """Book tickers and tickers are counted, not decoded: fills, P&L and activity stay the same."""
+    instruments = command.instruments_for(exchange_recording, None)
+    config = BacktestConfig(strategy="market_maker", params={"spread_bps": "2"}, seed=5)
+    summaries, markets = [], []
+    for market in (MarketData(instruments), command.backtest_market(instruments)):
+        backtest = Backtest(instruments, config)
+        command.drive(read_recordings(exchange_recording), market, backtest)
+        summaries.append(backtest.summary())
+        markets.append(market)
+    full, skipping = summaries
+    assert full["total"]["fills"] > 0
+    assert full == skipping
+    for symbol in instruments:
+        every, skipped = markets[0].stats(symbol), markets[1].stats(symbol)
+        assert skipped.messages == every.messages and skipped.diffs_applied == every.diffs_applied
+        assert skipped.ignored > every.ignored  # the book tickers and tickers
 
 
 def test_the_market_maker_trades_on_real_data():
