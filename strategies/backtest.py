@@ -184,3 +184,28 @@ class Backtest:
             "sharpe_definition": SHARPE_DEFINITION,
             "max_drawdown_definition": "largest fall from a running peak of the 1-second equity samples, quote currency",
         }
+
+
+class BacktestGroup:
+    """Backtests fed the same market events, in order (a parameter sweep: the data is decoded once).
+
+    Each member has its own sessions, matchers and portfolio; they share the one book, which they
+    only read, so no member's orders can affect another's fills.
+    """
+
+    def __init__(self, backtests: list[Backtest]) -> None:
+        if not backtests:
+            raise ValueError("a backtest group needs at least one backtest")
+        self.backtests = backtests
+
+    def on_book(self, symbol: str, ts_recv: int, book: OrderBook, book_ok: bool = True) -> None:
+        for backtest in self.backtests:
+            backtest.on_book(symbol, ts_recv, book, book_ok)
+
+    def on_trade(self, trade: TradeTick) -> None:
+        for backtest in self.backtests:
+            backtest.on_trade(trade)
+
+    def on_book_status(self, symbol: str, now: int, synced: bool, stale: bool = False, reason: str = "") -> None:
+        for backtest in self.backtests:
+            backtest.on_book_status(symbol, now, synced, stale, reason)

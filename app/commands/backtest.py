@@ -1,4 +1,8 @@
-"""`python -m app backtest FILE... --strategy NAME [--param k=v ...] [--json]`: a strategy over recordings.
+"""`python -m app backtest FILE... --strategy NAME [--param k=v ...] [--sweep k=v1,v2 ...] [--json]`.
+
+A strategy over recordings; with ``--sweep``, every combination of the swept parameter values
+in one pass over the data (the recordings are read and decoded once, each combination trades
+against the same books with its own sessions).
 
 The recordings go through the very pipeline the live monitor uses (feeds.recording reader ->
 feeds.pipeline.MarketData), its market events drive strategies.backtest.Backtest (one session per
@@ -16,6 +20,7 @@ from typing import Any, Callable, Iterable
 from app.options import number, whole_number
 
 STRATEGY_NAMES = ("market_maker", "avellaneda_stoikov", "liquidity_taker")
+MAX_SWEEP = 256  # combinations: each one is a full set of sessions fed every event
 QUEUE_MODEL_NAMES = ("probabilistic", "trades_only")
 
 
@@ -25,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the strategy to run on every symbol (required)")
     parser.add_argument("--param", action="extend", nargs="+", default=[], metavar="K=V",
                         help="strategy parameter, repeatable (e.g. --param spread_bps=8 levels=2)")
+    parser.add_argument("--sweep", action="extend", nargs="+", default=[], metavar="K=V1,V2",
+                        help="strategy parameter values to try, repeatable: every combination runs in one "
+                             f"pass over the data (at most {MAX_SWEEP} combinations)")
     parser.add_argument("--risk", action="extend", nargs="+", default=[], metavar="K=V",
                         help="risk limit, repeatable (e.g. --risk max_position=1000)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -65,6 +73,31 @@ def parse_pairs(items: Iterable[str], what: str) -> dict[str, str]:
     return pairs
 
 
+def sweep_grid(fixed: dict[str, str], swept_items: Iterable[str]) -> list[dict[str, str]]:
+    """--param pairs plus --sweep K=V1,V2 pairs -> the parameter sets of every combination (grid order)."""
+    from itertools import product
+
+    from app.cli import UserError
+
+    swept = parse_pairs(swept_items, "--sweep")
+    values: dict[str, list[str]] = {}
+    for key, text in swept.items():
+        if key in fixed:
+            raise UserError(f"{key} is given by both --param and --sweep")
+        choices = [v.strip() for v in text.split(",")]
+        if not all(choices):
+            raise UserError(f"--sweep {key} needs comma-separated values, got {text!r}")
+        if len(set(choices)) != len(choices):
+            raise UserError(f"--sweep {key} repeats a value: {text!r}")
+        values[key] = choices
+    count = 1
+    for choices in values.values():
+        count *= len(choices)
+    if count > MAX_SWEEP:
+        raise UserError(f"--sweep makes {count} combinations; at most {MAX_SWEEP}")
+    return [{**fixed, **dict(zip(values, combo))} for combo in product(*values.values())]
+
+
 def run(args: argparse.Namespace) -> int:
     from app.cli import UserError
     from feeds.recording import RecordingError, read_recordings
@@ -75,30 +108,39 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.strategy:
         raise UserError(f"--strategy is required: one of {', '.join(STRATEGY_NAMES)}")
-    try:
-        config = BacktestConfig(
-            strategy=args.strategy,
-            params=parse_pairs(args.param, "--param"),
-            seed=args.seed,
-            timer_ms=args.timer_ms,
-            fees=FeeSchedule(args.maker_fee_bps, args.taker_fee_bps),
-            latency=LatencyModel.from_ms(args.order_latency_ms, args.cancel_latency_ms, args.md_latency_ms),
-            queue_model=args.queue_model,
-            risk_limits=parse_pairs(args.risk, "--risk"),
-        )
-    except (ParameterError, ValueError) as exc:
-        raise UserError(str(exc)) from None
+    grid = sweep_grid(parse_pairs(args.param, "--param"), args.sweep)
+    risk_limits = parse_pairs(args.risk, "--risk")
+    configs = []
+    for params in grid:
+        try:
+            configs.append(BacktestConfig(
+                strategy=args.strategy,
+                params=params,
+                seed=args.seed,
+                timer_ms=args.timer_ms,
+                fees=FeeSchedule(args.maker_fee_bps, args.taker_fee_bps),
+                latency=LatencyModel.from_ms(args.order_latency_ms, args.cancel_latency_ms, args.md_latency_ms),
+                queue_model=args.queue_model,
+                risk_limits=risk_limits,
+            ))
+        except (ParameterError, ValueError) as exc:
+            raise UserError(str(exc)) from None
     paths = [Path(p) for p in args.files]
     try:
         read_recordings(paths)  # every file exists and is gzip, before anything else is said about them
         instruments = instruments_for(paths, args.exchange_info)
-        summary = run_backtest(paths, instruments, config)
+        if args.sweep:
+            result = run_sweep(paths, instruments, configs, list(parse_pairs(args.sweep, "--sweep")))
+        else:
+            result = run_backtest(paths, instruments, configs[0])
     except RecordingError as exc:
         raise UserError(str(exc)) from None
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(result, indent=2))
+    elif args.sweep:
+        print(format_sweep(result))
     else:
-        print(format_summary(summary))
+        print(format_summary(result))
     return 0
 
 
@@ -146,6 +188,33 @@ def backtest_market(instruments: dict) -> Any:
     from feeds.pipeline import MarketData
 
     return MarketData(instruments, skip_streams=UNUSED_STREAMS)
+
+
+def run_sweep(paths: list[Path], instruments: dict, configs: list, keys: list[str],
+              clock: Callable[[], float] | None = None) -> dict[str, Any]:
+    """Every config over one pass of the recordings: {"sweep", "runs": [summary...], "feed", "messages", "perf"}."""
+    import time
+
+    from feeds.recording import read_recordings
+    from strategies.backtest import Backtest, BacktestGroup
+
+    clock = clock or time.perf_counter
+    reader = read_recordings(paths)
+    market = backtest_market(instruments)
+    group = BacktestGroup([Backtest(instruments, config) for config in configs])
+    start = clock()
+    messages = drive(reader, market, group)
+    runs = [backtest.summary() for backtest in group.backtests]
+    wall = clock() - start
+    duration = runs[0]["duration_s"] if runs else 0.0
+    events = group.backtests[0].events if group.backtests else 0
+    return {
+        "sweep": {"keys": keys, "combinations": len(runs)},
+        "runs": runs,
+        "feed": feed_counters(market, reader),
+        "messages": messages,
+        "perf": perf(messages, events, duration, wall),
+    }
 
 
 def drive(messages: Iterable[tuple[int, str, str | None]], market: Any, backtest: Any) -> int:
@@ -202,6 +271,34 @@ def perf(messages: int, events: int, duration_s: float, wall_s: float) -> dict[s
         "x_realtime": duration_s / wall,
         "cpu_count": os.cpu_count() or 1,
     }
+
+
+def format_sweep(result: dict[str, Any]) -> str:
+    """One row per combination, in grid order: its swept values, fills, fees, equity per quote asset, risk."""
+    keys = result["sweep"]["keys"]
+    runs = result["runs"]
+    quotes = sorted({quote for run in runs for quote in run["by_quote"]})
+    first = runs[0]
+    lines = [
+        f"backtest {first['config']['strategy']} sweep of {', '.join(keys)}: {len(runs)} combinations, "
+        f"seed {first['config']['seed']}, over {first['duration_s']:.1f} s of data, {result['messages']} messages",
+        "".join(f"{key:>16}" for key in keys) + f"{'fills':>8}{'maker':>8}{'orders':>8}{'fees':>12}"
+        + "".join(f"{'equity ' + quote:>16}" for quote in quotes) + f"{'max dd':>12}{'sharpe':>10}",
+    ]
+    for run in runs:
+        params = run["config"]["params"]
+        total = run["total"]
+        orders = sum(row.get("orders", 0) for row in run["symbols"].values())
+        lines.append(
+            "".join(f"{params[key]:>16}" for key in keys)
+            + f"{total['fills']:>8}{total['maker_fills']:>8}{orders:>8}{total['fees']:>12.6g}"
+            + "".join(f"{run['by_quote'][q]['equity'] if q in run['by_quote'] else 0.0:>16.6g}" for q in quotes)
+            + f"{total['max_drawdown']:>12.6g}{total['sharpe']:>10.3f}"
+        )
+    perf_block = result["perf"]
+    lines.append(f"one pass: {perf_block['messages_per_s']:,.0f} messages/s, {perf_block['x_realtime']:,.0f}x real "
+                 f"time ({perf_block['wall_s']:.3f} s for all combinations)")
+    return "\n".join(lines)
 
 
 def format_summary(summary: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """Backtest throughput against bare json.loads of the same lines, on real and on synthesised recordings.
 
     .venv/bin/python -m tests.benchmarks.bench_backtest [--passes N] [--strategies a,b] [--data DIR]
-        [--minutes M] [--symbols A,B] [--seed S] [--workloads real,exchange]
+        [--minutes M] [--symbols A,B] [--seed S] [--workloads real,exchange] [--sweep N]
 
 Two workloads, each held in memory as recording lines ``(recv_ns, text, symbol)``:
 
@@ -19,8 +19,10 @@ counts book-ticker and ticker lines without decoding them: a backtest never read
 messages/s (recording lines), events/s (what the strategies see: book changes and trades),
 levels/s (depth rows of diffs and snapshots plus trades: hftbacktest's notion of an event), the
 time ratio to json.loads over the same lines, and how many times faster than real time the
-recordings' own span went by. Times are CPU seconds of this process (one core), best of three
-blocks, so neighbours on a shared machine matter less.
+recordings' own span went by. The last row runs ``--sweep`` sets of sessions of the first strategy
+in one pass (as ``backtest --sweep`` does) and shows the time per combination. Times are CPU
+seconds of this process (one core), best of three blocks, so neighbours on a shared machine
+matter less.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ from feeds.pipeline import BookChanged, MarketData
 from feeds.recording import read_recordings
 from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
-from strategies.backtest import Backtest, BacktestConfig
+from strategies.backtest import Backtest, BacktestConfig, BacktestGroup
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "binance"
 if not DEFAULT_DATA.is_dir():
@@ -173,7 +175,7 @@ def time_it(passes: int, body: Callable[[], None]) -> float:
     return best
 
 
-def measure(workload: Workload, strategies: list[str], timer_ms: int) -> list[tuple[str, float]]:
+def measure(workload: Workload, strategies: list[str], timer_ms: int, sweep: int) -> list[tuple[str, float]]:
     lines = workload.lines
     segments = workload.segments
     passes = workload.passes
@@ -201,6 +203,19 @@ def measure(workload: Workload, strategies: list[str], timer_ms: int) -> list[tu
                 run.summary()
 
         rows.append((f"backtest {name}", time_it(passes, backtest)))
+    if sweep > 1 and strategies:
+        # what `backtest --sweep` does: one pass, `sweep` sets of sessions (seeds differ, so their
+        # queue draws do); the row shows the time per combination
+        configs = [BacktestConfig(strategy=strategies[0], seed=seed, timer_ms=timer_ms) for seed in range(1, sweep + 1)]
+
+        def grouped() -> None:
+            for segment in segments:
+                group = BacktestGroup([Backtest(segment.instruments, config) for config in configs])
+                drive(segment.messages, backtest_market(segment.instruments), group)
+                for member in group.backtests:
+                    member.summary()
+
+        rows.append((f"{strategies[0]} sweep of {sweep}, each", time_it(passes, grouped) / sweep))
     return rows
 
 
@@ -228,6 +243,7 @@ def main() -> None:
     parser.add_argument("--symbols", default=EXCHANGE_SYMBOLS, help="exchange session: symbols")
     parser.add_argument("--minutes", type=float, default=5.0, help="exchange session: minutes of virtual time")
     parser.add_argument("--seed", type=int, default=7, help="exchange session: market seed")
+    parser.add_argument("--sweep", type=int, default=4, help="combinations in the sweep row (1: no sweep row)")
     args = parser.parse_args()
 
     chosen = {w.strip() for w in args.workloads.split(",") if w.strip()}
@@ -243,7 +259,7 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     for workload in workloads:
-        print_table(workload, measure(workload, strategies, args.timer_ms))
+        print_table(workload, measure(workload, strategies, args.timer_ms, args.sweep))
     print("events: book changes + trades the strategies see; levels: depth rows (diffs and snapshots) + trades.")
     print("x json.loads: time of the run divided by the time of json.loads over the same lines (lower is faster).")
 

@@ -128,6 +128,40 @@ def test_skipping_unused_streams_changes_no_result(exchange_recording):
         assert skipped.ignored > every.ignored  # the book tickers and tickers
 
 
+def test_a_sweep_gives_each_combination_what_its_own_run_gives(exchange_recording):
+    """One pass, shared books: every member's summary equals the same config run alone."""
+    instruments = command.instruments_for(exchange_recording, None)
+    grid = command.sweep_grid({"levels": "2"}, ["spread_bps=1,2", "skew_ticks=0,1"])
+    assert grid == [{"levels": "2", "spread_bps": a, "skew_ticks": b} for a in ("1", "2") for b in ("0", "1")]
+    configs = [BacktestConfig(strategy="market_maker", params=params, seed=9) for params in grid]
+    sweep = command.run_sweep(exchange_recording, instruments, configs, ["spread_bps", "skew_ticks"])
+    assert sweep["sweep"] == {"keys": ["spread_bps", "skew_ticks"], "combinations": 4}
+    fills = []
+    for config, run in zip(configs, sweep["runs"]):
+        alone = command.run_backtest(exchange_recording, instruments, config)
+        for key in ("perf", "feed", "messages"):
+            alone.pop(key)
+        assert run == alone
+        fills.append(run["total"]["fills"])
+    assert min(fills) > 0 and len(set(fills)) > 1  # the combinations trade, and differently
+    assert sweep["messages"] == sweep["feed"]["lines"] > 0
+
+
+@pytest.mark.parametrize(
+    ("fixed", "swept", "message"),
+    [
+        ({"spread_bps": "3"}, ["spread_bps=1,2"], "both --param and --sweep"),
+        ({}, ["spread_bps=1,,2"], "comma-separated"),
+        ({}, ["spread_bps=1,1"], "repeats"),
+        ({}, ["spread_bps"], "key=value"),
+        ({}, ["a=" + ",".join(map(str, range(20))), "b=" + ",".join(map(str, range(20)))], "400 combinations"),
+    ],
+)
+def test_bad_sweeps_are_one_clear_line(fixed, swept, message):
+    with pytest.raises(UserError, match=message):
+        command.sweep_grid(fixed, swept)
+
+
 def test_the_market_maker_trades_on_real_data():
     """A sanity check that the engine is not inert: quotes rest, get queue positions and fill."""
     fills = 0
@@ -182,6 +216,18 @@ def test_command_prints_json(capsys):
         assert key in summary["total"]
     for key in ("events", "duration_s", "perf"):
         assert key in summary
+
+
+def test_command_prints_a_sweep(capsys):
+    files = [str(p) for p in recordings(DAYS[-1])]
+    assert command.run(parse(*files, "--strategy", "market_maker", "--sweep", "spread_bps=2,5", "levels=1,2")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "sweep of spread_bps, levels: 4 combinations" in lines[0]
+    assert lines[1].split()[:2] == ["spread_bps", "levels"]
+    assert [line.split()[:2] for line in lines[2:6]] == [["2", "1"], ["2", "2"], ["5", "1"], ["5", "2"]]
+    assert command.run(parse(*files, "--strategy", "market_maker", "--sweep", "spread_bps=2,5", "--json")) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [run["config"]["params"] for run in result["runs"]] == [{"spread_bps": "2"}, {"spread_bps": "5"}]
 
 
 def test_command_prints_a_table(capsys):
