@@ -94,6 +94,21 @@ class Instrument:
         if self.tick_units <= 0 or self.step_units <= 0:
             raise InstrumentError(f"{self.symbol}: tickSize and stepSize must be positive")
 
+    def remember_conversions(self, price_texts: list[str], ticks: list[int],
+                             qty_texts: list[str], lots: list[int]) -> None:
+        """Cache conversions made in bulk elsewhere (the book's snapshot loader). The caller
+        guarantees what the caches promise: prices positive and on the tick grid, sizes >= 0 and
+        on the step grid. Skipped when it would overflow the cache."""
+        if len(self._price_cache) + len(price_texts) < _CACHE_LIMIT:
+            self._price_cache.update(zip(price_texts, ticks))
+        if len(self._qty_cache) + len(qty_texts) < _CACHE_LIMIT:
+            self._qty_cache.update(zip(qty_texts, lots))
+
+    def forget_conversions(self) -> None:
+        """Empty the text -> ticks/lots caches, as in a fresh process (benchmarks time cold runs)."""
+        self._price_cache.clear()
+        self._qty_cache.clear()
+
     # -- decimals --------------------------------------------------------------------------
     @property
     def price_decimals(self) -> int:

@@ -22,7 +22,7 @@ time ratio to json.loads over the same lines, and how many times faster than rea
 recordings' own span went by. The last row runs ``--sweep`` sets of sessions of the first strategy
 in one pass (as ``backtest --sweep`` does) and shows the time per combination. Times are CPU
 seconds of this process (one core), best of three blocks, so neighbours on a shared machine
-matter less.
+matter less; every pass starts with the instruments' price/size caches empty, as a fresh run does.
 """
 from __future__ import annotations
 
@@ -65,6 +65,11 @@ class Segment:
         self.level_updates = sum(r for r, _ in rows)
         self.snapshot_rows = sum(r for r, snapshot in rows if snapshot)
         self.book_changes, self.trades = _market_events(instruments, messages)
+
+    def start_cold(self) -> None:
+        """Each pass converts prices and sizes as a fresh `backtest` run does: from empty caches."""
+        for instrument in self.instruments.values():
+            instrument.forget_conversions()
 
 
 class Workload:
@@ -186,6 +191,7 @@ def measure(workload: Workload, strategies: list[str], timer_ms: int, sweep: int
 
     def replay_only(make_market: Callable[[dict], MarketData]) -> None:
         for segment in segments:
+            segment.start_cold()
             on_message = make_market(segment.instruments).on_message
             for recv_ns, text, symbol in segment.messages:
                 on_message(recv_ns, text, symbol)
@@ -197,6 +203,7 @@ def measure(workload: Workload, strategies: list[str], timer_ms: int, sweep: int
 
         def backtest() -> None:
             for segment in segments:
+                segment.start_cold()
                 market = backtest_market(segment.instruments)
                 run = Backtest(segment.instruments, config)
                 drive(segment.messages, market, run)
@@ -210,6 +217,7 @@ def measure(workload: Workload, strategies: list[str], timer_ms: int, sweep: int
 
         def grouped() -> None:
             for segment in segments:
+                segment.start_cold()
                 group = BacktestGroup([Backtest(segment.instruments, config) for config in configs])
                 drive(segment.messages, backtest_market(segment.instruments), group)
                 for member in group.backtests:

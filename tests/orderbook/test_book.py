@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from orderbook.book import ASK, BID, CrossedBookError, OrderBook
+from orderbook.book import ASK, BID, CrossedBookError, OrderBook, _convert_side, _convert_side_slowly
 from orderbook.instrument import Instrument, units_to_decimal
 
 # tick 0.01, step 0.001
@@ -63,6 +63,47 @@ def test_load_raw_refuses_malformed_levels_and_keeps_the_book():
             book.load_raw(99, bad, [])
         assert levels(book) == ({100: 5}, {101: 5})
         assert book.update_id == 10
+
+
+def _careful(levels_: list) -> tuple[dict, int]:
+    """The level-by-level conversion on a fresh instrument: the reference for the bulk path."""
+    fresh = Instrument("TESTUSDT", "TEST", "USDT", tick_units=1_000_000, step_units=100_000)
+    return _convert_side_slowly(fresh, levels_)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_fresh_snapshot_converts_in_bulk_exactly_as_level_by_level(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    prices = rng.integers(1, 10**7, n)
+    sizes = rng.integers(0, 10**6, n) * (rng.random(n) > 0.05)  # a few empty levels
+    side = [[px(int(p)), qty(int(q))] for p, q in zip(prices, sizes)]
+    instrument = Instrument("TESTUSDT", "TEST", "USDT", tick_units=1_000_000, step_units=100_000)
+    assert _convert_side(instrument, side) == _careful(side)
+    # what it remembered is what the careful conversion gives, so later diffs hitting it agree
+    for text, size in side[:50]:
+        assert instrument._price_cache[text] == INST.price_to_ticks(text)
+        assert instrument._qty_cache[size] == INST.qty_to_lots(size)
+
+
+@pytest.mark.parametrize("odd", [
+    ["6.89300000", "1.00000000"],  # price off the tick grid
+    ["99.00000000", "1.00050000"],  # size off the step grid
+    ["0.00000000", "1.00000000"],  # zero price
+    ["99.0", "1.00000000"],  # not Binance's 8-decimal form
+    ["99.00000000\n98.00000000", "1.00000000"],  # a newline inside one text
+    ["٩٩.00000000", "1.00000000"],  # non-ASCII digits
+])
+def test_odd_levels_in_a_fresh_snapshot_take_the_careful_path(odd):
+    side = [["100.00000000", "1.00000000"], odd, ["98.00000000", "2.00000000"]]
+    instrument = Instrument("TESTUSDT", "TEST", "USDT", tick_units=1_000_000, step_units=100_000)
+    try:
+        expected = _careful(side)
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=str(exc).split(":")[0]):
+            _convert_side(instrument, side)
+        return
+    assert _convert_side(instrument, side) == expected
 
 
 def test_apply_diff_sets_deletes_and_inserts():
