@@ -73,8 +73,8 @@ def parse_pairs(items: Iterable[str], what: str) -> dict[str, str]:
     return pairs
 
 
-def sweep_grid(fixed: dict[str, str], swept_items: Iterable[str]) -> list[dict[str, str]]:
-    """--param pairs plus --sweep K=V1,V2 pairs -> the parameter sets of every combination (grid order)."""
+def sweep_grid(fixed: dict[str, str], swept_items: Iterable[str]) -> tuple[list[str], list[dict[str, str]]]:
+    """--param pairs plus --sweep K=V1,V2 pairs -> (swept keys, parameter sets of every combination in grid order)."""
     from itertools import product
 
     from app.cli import UserError
@@ -95,7 +95,7 @@ def sweep_grid(fixed: dict[str, str], swept_items: Iterable[str]) -> list[dict[s
         count *= len(choices)
     if count > MAX_SWEEP:
         raise UserError(f"--sweep makes {count} combinations; at most {MAX_SWEEP}")
-    return [{**fixed, **dict(zip(values, combo))} for combo in product(*values.values())]
+    return list(values), [{**fixed, **dict(zip(values, combo))} for combo in product(*values.values())]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.strategy:
         raise UserError(f"--strategy is required: one of {', '.join(STRATEGY_NAMES)}")
-    grid = sweep_grid(parse_pairs(args.param, "--param"), args.sweep)
+    keys, grid = sweep_grid(parse_pairs(args.param, "--param"), args.sweep)
     risk_limits = parse_pairs(args.risk, "--risk")
     configs = []
     for params in grid:
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         read_recordings(paths)  # every file exists and is gzip, before anything else is said about them
         instruments = instruments_for(paths, args.exchange_info)
         if args.sweep:
-            result = run_sweep(paths, instruments, configs, list(parse_pairs(args.sweep, "--sweep")))
+            result = run_sweep(paths, instruments, configs, keys)
         else:
             result = run_backtest(paths, instruments, configs[0])
     except RecordingError as exc:
@@ -159,23 +159,34 @@ def instruments_for(paths: list[Path], exchange_info: Path | None) -> dict:
 def run_backtest(paths: list[Path], instruments: dict, config: Any,
                  clock: Callable[[], float] | None = None) -> dict[str, Any]:
     """Read, replay through MarketData and backtest; the summary with feed counters and a "perf" block."""
+    (summary,), extra = _replay(paths, instruments, [config], clock)
+    summary.update(extra)
+    return summary
+
+
+def _replay(paths: list[Path], instruments: dict, configs: list,
+            clock: Callable[[], float] | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One pass of the recordings through the pipeline into a backtest per config (one group):
+    (their summaries, {"feed", "messages", "perf"} of the pass)."""
     import time
 
     from feeds.recording import read_recordings
-    from strategies.backtest import Backtest
+    from strategies.backtest import Backtest, BacktestGroup
 
     clock = clock or time.perf_counter
     reader = read_recordings(paths)
     market = backtest_market(instruments)
-    backtest = Backtest(instruments, config)
+    group = BacktestGroup([Backtest(instruments, config) for config in configs])
+    backtests = group.backtests
     start = clock()
-    messages = drive(reader, market, backtest)
-    summary = backtest.summary()
+    messages = drive(reader, market, group if len(backtests) > 1 else backtests[0])  # one: no fan-out call
+    summaries = [backtest.summary() for backtest in group.backtests]
     wall = clock() - start
-    summary["feed"] = feed_counters(market, reader)
-    summary["messages"] = messages
-    summary["perf"] = perf(messages, backtest.events, summary["duration_s"], wall)
-    return summary
+    return summaries, {
+        "feed": feed_counters(market, reader),
+        "messages": messages,
+        "perf": perf(messages, group.backtests[0].events, summaries[0]["duration_s"], wall),
+    }
 
 
 # What `drive` hands a backtest is book changes, book status and trades: frames of these streams
@@ -193,28 +204,8 @@ def backtest_market(instruments: dict) -> Any:
 def run_sweep(paths: list[Path], instruments: dict, configs: list, keys: list[str],
               clock: Callable[[], float] | None = None) -> dict[str, Any]:
     """Every config over one pass of the recordings: {"sweep", "runs": [summary...], "feed", "messages", "perf"}."""
-    import time
-
-    from feeds.recording import read_recordings
-    from strategies.backtest import Backtest, BacktestGroup
-
-    clock = clock or time.perf_counter
-    reader = read_recordings(paths)
-    market = backtest_market(instruments)
-    group = BacktestGroup([Backtest(instruments, config) for config in configs])
-    start = clock()
-    messages = drive(reader, market, group)
-    runs = [backtest.summary() for backtest in group.backtests]
-    wall = clock() - start
-    duration = runs[0]["duration_s"] if runs else 0.0
-    events = group.backtests[0].events if group.backtests else 0
-    return {
-        "sweep": {"keys": keys, "combinations": len(runs)},
-        "runs": runs,
-        "feed": feed_counters(market, reader),
-        "messages": messages,
-        "perf": perf(messages, events, duration, wall),
-    }
+    runs, extra = _replay(paths, instruments, configs, clock)
+    return {"sweep": {"keys": keys, "combinations": len(runs)}, "runs": runs, **extra}
 
 
 def drive(messages: Iterable[tuple[int, str, str | None]], market: Any, backtest: Any) -> int:

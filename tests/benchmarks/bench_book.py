@@ -1,6 +1,7 @@
 """Level updates/s of our order book against the alternatives, side by side in one run.
 
     .venv/bin/python -m tests.benchmarks.bench_book [--updates N] [--repeat N] [--quick] [--stress N]
+        [--snapshot-load]
 
 Every implementation applies the same seeded stream of diffs (1-40 levels each, clustered near
 the touch, ~3k levels per side, about a quarter deletes), measured two ways: pure updates, and
@@ -14,6 +15,9 @@ update + read of the best bid and ask after every diff (what a strategy does on 
 - python-binance DepthCache: add_bid/add_ask on the raw strings, get_bids()/get_asks() to read;
 - order-book (PyPI C extension): bids/asks item assignment, index(0) to read;
 - numpy dense: one array per side indexed by tick offset, best kept by pointer and rescanned.
+
+``--snapshot-load`` instead times converting one side of a symbol's first REST snapshot (5,000
+levels of unseen strings): the bulk path against level by level, and a resync's (cached) load.
 
 ``--stress N`` also runs the synchroniser + book against the naive reference for N updates (the
 unit test runs 1M).
@@ -240,6 +244,30 @@ def measure(impl, snapshot, raw_diffs, tick_diffs, read: bool, budget_s: float) 
     return levels / (time.perf_counter() - start), done
 
 
+def snapshot_load(levels: int = 5_000, seed: int = 1, rounds: int = 50) -> None:
+    """µs per level to convert a snapshot side: fresh (bulk vs level by level) and cached (a resync)."""
+    from orderbook.book import _convert_side, _convert_side_slowly
+    from orderbook.instrument import Instrument, units_to_decimal
+    from tests.benchmarks.bench_backtest import time_it  # CPU time per round, best of three blocks
+
+    def fresh() -> Instrument:
+        return Instrument("TESTUSDT", "TEST", "USDT", tick_units=1_000_000, step_units=100_000)
+
+    rng = np.random.default_rng(seed)
+    side = [[units_to_decimal(int(p) * 1_000_000), units_to_decimal(int(q) * 100_000)]
+            for p, q in zip(rng.integers(10**6, 10**7, levels), rng.integers(1, 10**6, levels))]
+    cached = fresh()
+    _convert_side(cached, side)
+    runs = {
+        "first snapshot, bulk (_convert_side)": lambda: _convert_side(fresh(), side),
+        "first snapshot, level by level": lambda: _convert_side_slowly(fresh(), side),
+        "resync, strings cached": lambda: _convert_side(cached, side),
+    }
+    print(f"one snapshot side of {levels:,} unseen levels, CPU time, best of 3 x {rounds} rounds")
+    for label, body in runs.items():
+        print(f"{label:40} {time_it(rounds, body) / levels * 1e6:6.2f} µs/level")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=1_000_000, help="level updates in the stream")
@@ -247,7 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs per implementation (best kept)")
     parser.add_argument("--stress", type=int, default=0, metavar="N",
                         help="also run the synchroniser stress check for N level updates")
+    parser.add_argument("--snapshot-load", action="store_true",
+                        help="only time the conversion of a fresh 5,000-level snapshot side")
     args = parser.parse_args(argv)
+    if args.snapshot_load:
+        snapshot_load()
+        return 0
     updates = 200_000 if args.quick else args.updates
     budget = 2.0 if args.quick else 8.0
     repeat = 2 if args.quick else args.repeat

@@ -131,10 +131,11 @@ def test_skipping_unused_streams_changes_no_result(exchange_recording):
 def test_a_sweep_gives_each_combination_what_its_own_run_gives(exchange_recording):
     """One pass, shared books: every member's summary equals the same config run alone."""
     instruments = command.instruments_for(exchange_recording, None)
-    grid = command.sweep_grid({"levels": "2"}, ["spread_bps=1,2", "skew_ticks=0,1"])
+    keys, grid = command.sweep_grid({"levels": "2"}, ["spread_bps=1,2", "skew_ticks=0,1"])
+    assert keys == ["spread_bps", "skew_ticks"]
     assert grid == [{"levels": "2", "spread_bps": a, "skew_ticks": b} for a in ("1", "2") for b in ("0", "1")]
     configs = [BacktestConfig(strategy="market_maker", params=params, seed=9) for params in grid]
-    sweep = command.run_sweep(exchange_recording, instruments, configs, ["spread_bps", "skew_ticks"])
+    sweep = command.run_sweep(exchange_recording, instruments, configs, keys)
     assert sweep["sweep"] == {"keys": ["spread_bps", "skew_ticks"], "combinations": 4}
     fills = []
     for config, run in zip(configs, sweep["runs"]):
