@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right, insort
-from itertools import repeat
 from operator import itemgetter
 from typing import Iterable
 
+import numpy as np
 from sortedcontainers import SortedDict
 
 from orderbook.instrument import InexactValueError, Instrument
@@ -308,26 +308,28 @@ def _convert_side(instrument: Instrument, levels: list) -> tuple[dict[int, int],
     return converted, 0
 
 
-# Binance's canonical decimals, one per line: ASCII digits, a point, exactly 8 decimals.
-_CANONICAL_LINES = re.compile(r"(?:[0-9]+\.[0-9]{8}\n)*[0-9]+\.[0-9]{8}")
+# Binance's canonical decimals, one per line: ASCII digits, a point, exactly 8 decimals. At most 10
+# digits before the point keeps every value below 1e18 units, inside int64 (numpy saturates silently).
+_CANONICAL_LINES = re.compile(r"(?:[0-9]{1,10}\.[0-9]{8}\n)*[0-9]{1,10}\.[0-9]{8}")
 
 
-def _units_of_lines(texts: list[str]) -> list[int] | None:
-    """Canonical decimal strings -> 1e-8 units in C-level passes; None if any is not canonical."""
+def _units_of_lines(texts: list[str]) -> np.ndarray | None:
+    """Canonical decimal strings -> int64 1e-8 units, parsed in C; None if any is not canonical."""
     try:
         joined = "\n".join(texts)
     except TypeError:
         return None
     if _CANONICAL_LINES.fullmatch(joined) is None:
         return None
-    units = list(map(int, joined.replace(".", "").split("\n")))
+    units = np.fromstring(joined.replace(".", ""), dtype=np.int64, sep="\n")
     return units if len(units) == len(texts) else None  # a text holding a newline is not one decimal
 
 
 def _convert_side_in_bulk(instrument: Instrument, levels: list) -> tuple[dict[int, int], int]:
     """A side of mostly unseen strings (a fresh symbol's snapshot): when every price and size is
-    canonical, positive and on the grid, convert them all with C-level maps (about 5x faster than
-    level by level) and remember them for the diffs to come; otherwise level by level."""
+    canonical, positive and on the grid, convert them all in numpy (about 3x faster than level by
+    level: ``bench_book --snapshot-load``) and remember them for the diffs to come; otherwise level
+    by level."""
     try:
         prices = list(map(_first, levels))
         sizes = list(map(_second, levels))
@@ -339,13 +341,15 @@ def _convert_side_in_bulk(instrument: Instrument, levels: list) -> tuple[dict[in
     size_units = _units_of_lines(sizes) if price_units is not None else None
     if price_units is None or size_units is None:
         return _convert_side_slowly(instrument, levels)
-    ticks, tick_rest = zip(*map(divmod, price_units, repeat(instrument.tick_units)))
-    lots, lot_rest = zip(*map(divmod, size_units, repeat(instrument.step_units)))
-    if any(tick_rest) or any(lot_rest) or 0 in ticks:  # off the grid, or a zero price: the careful way
+    ticks, tick_rest = np.divmod(price_units, instrument.tick_units)
+    lots, lot_rest = np.divmod(size_units, instrument.step_units)
+    if tick_rest.any() or lot_rest.any() or not ticks.all():  # off the grid, or a zero price: the careful way
         return _convert_side_slowly(instrument, levels)
-    instrument.remember_conversions(prices, list(ticks), sizes, list(lots))
-    converted = dict(zip(ticks, lots))
-    if 0 in lots:
+    tick_list = ticks.tolist()
+    lot_list = lots.tolist()
+    instrument.remember_conversions(prices, tick_list, sizes, lot_list)
+    converted = dict(zip(tick_list, lot_list))
+    if not lots.all():
         converted = {price: size for price, size in converted.items() if size}
     return converted, 0
 

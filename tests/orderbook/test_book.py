@@ -93,8 +93,10 @@ def test_a_fresh_snapshot_converts_in_bulk_exactly_as_level_by_level(seed):
     ["99.0", "1.00000000"],  # not Binance's 8-decimal form
     ["99.00000000\n98.00000000", "1.00000000"],  # a newline inside one text
     ["٩٩.00000000", "1.00000000"],  # non-ASCII digits
+    ["99.00000000", "99999999999.00000000"],  # 11 integer digits: beyond int64 in 1e-8 units
+    ["99.00000000", "9999999999.90000000"],  # 10 integer digits: the largest the bulk path takes
 ])
-def test_odd_levels_in_a_fresh_snapshot_take_the_careful_path(odd):
+def test_odd_levels_in_a_fresh_snapshot_convert_as_the_careful_path_does(odd):
     side = [["100.00000000", "1.00000000"], odd, ["98.00000000", "2.00000000"]]
     instrument = Instrument("TESTUSDT", "TEST", "USDT", tick_units=1_000_000, step_units=100_000)
     try:
@@ -104,6 +106,16 @@ def test_odd_levels_in_a_fresh_snapshot_take_the_careful_path(odd):
             _convert_side(instrument, side)
         return
     assert _convert_side(instrument, side) == expected
+
+
+def test_sizes_beyond_int64_units_convert_exactly():
+    # numpy would saturate 11-digit sizes at 2**63 - 1 units; with a step of one unit that stays on
+    # the grid, so only the length limit keeps the bulk path from storing a wrong size
+    side = [["100.00000000", "99999999999.00000000"], ["99.00000000", "12345678901.12345678"]]
+    instrument = Instrument("TESTUSDT", "TEST", "USDT", tick_units=1_000_000, step_units=1)
+    fresh = Instrument("TESTUSDT", "TEST", "USDT", tick_units=1_000_000, step_units=1)
+    assert _convert_side(instrument, side) == _convert_side_slowly(fresh, side)
+    assert _convert_side(instrument, side)[0] == {10000: 9_999_999_999_900_000_000, 9900: 1_234_567_890_112_345_678}
 
 
 def test_apply_diff_sets_deletes_and_inserts():
