@@ -16,6 +16,21 @@ STRATEGIES: dict[str, type[Strategy]] = {
 }
 
 
+def register(cls: type[Strategy]) -> type[Strategy]:
+    """Add a Strategy subclass under its ``name`` (the backtest benchmark's no-op floor uses it);
+    a name already taken is refused so a built-in cannot be shadowed by accident."""
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise TypeError(f"register() takes a Strategy subclass, got {cls!r}")
+    name = getattr(cls, "name", None)
+    params = getattr(cls, "Params", None)
+    if not isinstance(name, str) or not name or not (isinstance(params, type) and issubclass(params, Parameters)):
+        raise TypeError(f"{cls.__name__} needs a non-empty str `name` and a Parameters subclass `Params`")
+    if name in STRATEGIES:
+        raise ValueError(f"a strategy named {name!r} is already registered ({STRATEGIES[name].__name__})")
+    STRATEGIES[name] = cls
+    return cls
+
+
 def strategy_names() -> list[str]:
     return list(STRATEGIES)
 

@@ -19,7 +19,9 @@ counts book-ticker and ticker lines without decoding them: a backtest never read
 messages/s (recording lines), events/s (what the strategies see: book changes and trades),
 levels/s (depth rows of diffs and snapshots plus trades: hftbacktest's notion of an event), the
 time ratio to json.loads over the same lines, and how many times faster than real time the
-recordings' own span went by. The last row runs ``--sweep`` sets of sessions of the first strategy
+recordings' own span went by. Two rows bound what any strategy can reach: "orjson.loads, lines
+decoded" (the fastest parser over only the lines a backtest reads) and "backtest idle (floor)" (the
+whole backtest with a strategy that never quotes). The last row runs ``--sweep`` sets of sessions of the first strategy
 in one pass (as ``backtest --sweep`` does) and shows the time per combination. Times are CPU
 seconds of this process (one core), best of three blocks, so neighbours on a shared machine
 matter less; every pass starts with the instruments' price/size caches empty, as a fresh run does.
@@ -30,17 +32,20 @@ import argparse
 import gc
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import orjson
 
-from app.commands.backtest import backtest_market, drive, instruments_for
+from app.commands.backtest import UNUSED_STREAMS, backtest_market, drive, instruments_for
 from feeds.pipeline import BookChanged, MarketData
 from feeds.recording import read_recordings
 from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
 from strategies.backtest import Backtest, BacktestConfig, BacktestGroup
+from strategies.base import Parameters, Strategy
+from strategies.registry import STRATEGIES as REGISTERED, register
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "binance"
 if not DEFAULT_DATA.is_dir():
@@ -169,6 +174,31 @@ def exchange_session(symbols: list[str], minutes: float, seed: int) -> Segment:
     return Segment(catalog.instruments(), messages)
 
 
+@dataclass(frozen=True)
+class IdleParams(Parameters):
+    pass
+
+
+class Idle(Strategy):
+    """Never quotes: what a backtest costs before any strategy does any work (the floor row)."""
+
+    name = "idle (floor)"
+    Params = IdleParams
+
+    def on_book(self, ctx):
+        return []
+
+
+def decoded_lines(lines: list[str]) -> list[str]:
+    """The lines a backtest decodes: all but the streams it only counts (UNUSED_STREAMS)."""
+    def skipped(text: str) -> bool:
+        if not text.startswith('{"stream":"'):
+            return False
+        stream = text[11:text.find('"', 11)]
+        return stream.partition("@")[2].partition("@")[0] in UNUSED_STREAMS
+    return [text for text in lines if not skipped(text)]
+
+
 def time_it(passes: int, body: Callable[[], None]) -> float:
     """CPU seconds of this process per pass (per core, as the goal is stated), best of three blocks."""
     best = float("inf")
@@ -188,6 +218,8 @@ def measure(workload: Workload, strategies: list[str], timer_ms: int, sweep: int
         ("json.loads", time_it(passes, lambda: [json.loads(text) for text in lines])),
         ("orjson.loads", time_it(passes, lambda: [orjson.loads(text) for text in lines])),
     ]
+    decoded = decoded_lines(lines)
+    rows.append(("orjson.loads, lines decoded", time_it(passes, lambda: [orjson.loads(text) for text in decoded])))
 
     def replay_only(make_market: Callable[[dict], MarketData]) -> None:
         for segment in segments:
@@ -198,7 +230,9 @@ def measure(workload: Workload, strategies: list[str], timer_ms: int, sweep: int
 
     rows.append(("pipeline, every stream", time_it(passes, lambda: replay_only(MarketData))))
     rows.append(("pipeline as backtests use it", time_it(passes, lambda: replay_only(backtest_market))))
-    for name in strategies:
+    if Idle.name not in REGISTERED:
+        register(Idle)
+    for name in [Idle.name, *strategies]:
         config = BacktestConfig(strategy=name, seed=1, timer_ms=timer_ms)
 
         def backtest() -> None:

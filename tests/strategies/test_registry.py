@@ -9,7 +9,7 @@ from strategies.avellaneda_stoikov import AvellanedaStoikovParams, AvellanedaSto
 from strategies.base import ParameterError
 from strategies.liquidity_taker import LiquidityTaker
 from strategies.market_maker import MarketMaker, MarketMakerParams
-from strategies.registry import STRATEGIES, build_params, create_strategy, strategy_class, strategy_names
+from strategies.registry import STRATEGIES, build_params, create_strategy, register, strategy_class, strategy_names
 
 INST = Instrument(symbol="BTCUSDT", base_asset="BTC", quote_asset="USDT", tick_units=1_000_000, step_units=1_000)
 
@@ -51,3 +51,33 @@ def test_unknown_names_and_bad_parameters_are_clear_errors():
         build_params("market_maker", {"levels": 0})
     with pytest.raises(ParameterError, match="expected MarketMakerParams, got AvellanedaStoikovParams"):
         create_strategy("market_maker", INST, AvellanedaStoikovParams())
+
+
+def test_register_adds_a_strategy_and_refuses_clashes_and_non_strategies(monkeypatch):
+    from dataclasses import dataclass
+
+    from strategies.base import Parameters, Strategy
+
+    monkeypatch.setattr("strategies.registry.STRATEGIES", dict(STRATEGIES))
+
+    @dataclass(frozen=True)
+    class QuietParams(Parameters):
+        pass
+
+    class Quiet(Strategy):
+        name = "quiet"
+        Params = QuietParams
+
+        def on_book(self, ctx):
+            return []
+
+    assert register(Quiet) is Quiet
+    assert strategy_class("quiet") is Quiet
+    assert isinstance(create_strategy("quiet", INST, seed=1), Quiet)
+    with pytest.raises(ValueError, match="'quiet' is already registered"):
+        register(Quiet)
+    with pytest.raises(TypeError, match="Strategy subclass"):
+        register(dict)
+    Nameless = type("Nameless", (Quiet,), {"name": ""})
+    with pytest.raises(TypeError, match="non-empty str `name`"):
+        register(Nameless)
