@@ -54,30 +54,16 @@ def test_unknown_names_and_bad_parameters_are_clear_errors():
 
 
 def test_register_adds_a_strategy_and_refuses_clashes_and_non_strategies(monkeypatch):
-    from dataclasses import dataclass
-
-    from strategies.base import Parameters, Strategy
+    from tests.benchmarks.bench_backtest import Idle  # the benchmark's floor: a strategy that never quotes
 
     monkeypatch.setattr("strategies.registry.STRATEGIES", dict(STRATEGIES))
-
-    @dataclass(frozen=True)
-    class QuietParams(Parameters):
-        pass
-
-    class Quiet(Strategy):
-        name = "quiet"
-        Params = QuietParams
-
-        def on_book(self, ctx):
-            return []
-
-    assert register(Quiet) is Quiet
-    assert strategy_class("quiet") is Quiet
-    assert isinstance(create_strategy("quiet", INST, seed=1), Quiet)
-    with pytest.raises(ValueError, match="'quiet' is already registered"):
-        register(Quiet)
+    assert register(Idle) is Idle
+    assert strategy_class(Idle.name) is Idle
+    assert isinstance(create_strategy(Idle.name, INST, seed=1), Idle)
+    with pytest.raises(ValueError, match="'idle \\(floor\\)' is already registered"):
+        register(Idle)
     with pytest.raises(TypeError, match="Strategy subclass"):
         register(dict)
-    Nameless = type("Nameless", (Quiet,), {"name": ""})
+    Nameless = type("Nameless", (Idle,), {"name": ""})
     with pytest.raises(TypeError, match="non-empty str `name`"):
         register(Nameless)
