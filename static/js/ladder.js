@@ -1,6 +1,7 @@
 // The order book ladder: asks above, the spread row, bids below. Rows are built once; each
 // push only rewrites the cells whose text changed and moves the depth bars (transform only,
-// no layout). Levels where the strategies rest orders are marked with the resting quantity.
+// no layout). Levels where the strategies rest orders are marked with the resting quantity; a price
+// where only they rest gets its own row when it falls within the levels shown.
 
 import { fixed, setText } from "./format.js";
 
@@ -100,8 +101,6 @@ export class Ladder {
   /** Draw one symbol's top levels. `orders`: the strategies' open orders (may be empty). */
   update(market, orders, priceDecimals, qtyDecimals) {
     if (!market || !market.depth) return;
-    const bids = market.depth.bids || [];
-    const asks = market.depth.asks || [];
     const n = this.levels;
     const own = { buy: new Map(), sell: new Map() };
     for (const o of orders || []) {
@@ -111,10 +110,27 @@ export class Ladder {
       const book = o.side === "buy" ? own.buy : own.sell;
       book.set(key, (book.get(key) || 0) + remaining);
     }
+    // A paper order is not in the exchange's book, so a price where only we rest (inside the spread
+    // or between two levels) has no level: give it a row of its own, or it would be invisible.
+    const withOwn = (levels, ownSide, better) => {
+      const top = levels.slice(0, n);
+      if (ownSide.size === 0) return top;
+      const known = new Set(top.map(([price]) => price.toFixed(priceDecimals)));
+      const worst = top.length >= n ? top[n - 1][0] : null;
+      for (const key of ownSide.keys()) {
+        const price = Number(key);
+        if (known.has(key) || (worst !== null && !better(price, worst))) continue;
+        top.push([price, 0]);
+      }
+      top.sort((a, b) => (better(a[0], b[0]) ? -1 : 1));
+      return top.slice(0, n);
+    };
+    const asks = withOwn(market.depth.asks || [], own.sell, (a, b) => a < b);
+    const bids = withOwn(market.depth.bids || [], own.buy, (a, b) => a > b);
     let bidCum = 0, askCum = 0, maxSize = 0;
     const bidCums = [], askCums = [];
-    for (let i = 0; i < Math.min(n, bids.length); i++) { bidCum += bids[i][1]; bidCums.push(bidCum); maxSize = Math.max(maxSize, bids[i][1]); }
-    for (let i = 0; i < Math.min(n, asks.length); i++) { askCum += asks[i][1]; askCums.push(askCum); maxSize = Math.max(maxSize, asks[i][1]); }
+    for (let i = 0; i < bids.length; i++) { bidCum += bids[i][1]; bidCums.push(bidCum); maxSize = Math.max(maxSize, bids[i][1]); }
+    for (let i = 0; i < asks.length; i++) { askCum += asks[i][1]; askCums.push(askCum); maxSize = Math.max(maxSize, asks[i][1]); }
     const maxCum = Math.max(bidCum, askCum) || 1;
     maxSize = maxSize || 1;
     const shown = { buy: new Set(), sell: new Set() };
@@ -126,7 +142,7 @@ export class Ladder {
         const key = price.toFixed(priceDecimals);
         const mine = ownSide.get(key);
         if (mine) (ownSide === own.buy ? shown.buy : shown.sell).add(key);
-        row.set(fixed(price, priceDecimals), fixed(qty, qtyDecimals), fixed(cums[i], qtyDecimals),
+        row.set(fixed(price, priceDecimals), qty > 0 ? fixed(qty, qtyDecimals) : "—", fixed(cums[i], qtyDecimals),
           cums[i] / maxCum, qty / maxSize, mine ? fixed(mine, qtyDecimals) : "");
       }
     };

@@ -101,3 +101,34 @@ def test_page_stays_bounded_and_responsive(page):
     print(f"\nmain thread long tasks: {sizes['long']:.0f} ms in 5 s; DOM nodes {sizes['nodes']}")
     assert sizes["long"] < 4_500, "the page must never freeze the browser"
     assert page.problems == []
+
+
+def test_own_orders_where_the_market_has_no_level_get_a_ladder_row(page):
+    # The page's own Ladder module, fed a fixed book and orders: deterministic, no live timing.
+    result = page.evaluate("""async () => {
+        const { Ladder } = await import('/static/js/ladder.js');
+        const box = document.createElement('div');
+        document.body.append(box);
+        const ladder = new Ladder(box, 5);
+        const market = {
+            depth: {bids: [[100.00, 1], [99.98, 2], [99.95, 3], [99.90, 1], [99.80, 1]],
+                    asks: [[100.05, 1], [100.07, 2], [100.10, 1], [100.20, 1], [100.30, 1]]},
+            mid: 100.025, spread: 0.05, spread_bps: 5,
+        };
+        ladder.update(market, [
+            {side: 'buy', price: 100.02, qty: 0.5, filled: 0},    // inside the spread
+            {side: 'sell', price: 100.08, qty: 0.3, filled: 0.1}, // between two ask levels
+            {side: 'buy', price: 99.98, qty: 1, filled: 0},       // on a market level
+            {side: 'sell', price: 101.00, qty: 1, filled: 0},     // beyond the five levels shown
+        ], 2, 2);
+        const rows = side => [...box.querySelectorAll(`.ladder-row.${side}:not(.empty)`)].map(
+            r => [r.querySelector('.price').textContent, r.querySelector('.qty').textContent,
+                  r.querySelector('.own').textContent]);
+        return {bids: rows('bid'), asks: rows('ask'), beyond: box.querySelector('.ladder-beyond').textContent};
+    }""")
+    assert result["bids"] == [["100.02", "—", "0.50"], ["100.00", "1.00", ""], ["99.98", "2.00", "1.00"],
+                              ["99.95", "3.00", ""], ["99.90", "1.00", ""]]
+    assert result["asks"] == [["100.05", "1.00", ""], ["100.07", "2.00", ""], ["100.08", "—", "0.20"],
+                              ["100.10", "1.00", ""], ["100.20", "1.00", ""]]
+    assert result["beyond"] == "own beyond view: S 1.00 @ 101.00"
+    assert not page.problems
