@@ -3,8 +3,11 @@
 Sharpe: mean / standard deviation (ddof=1) of the 1-second equity changes, times sqrt(365 * 86400)
 (a year of seconds; crypto trades every day), no risk-free rate. Equity changes rather than percentage
 returns because paper equity starts at zero; with a starting capital C the returns are the changes / C,
-which gives the same ratio. Max drawdown: largest fall from a running peak, in quote currency, on the
-same 1-second samples plus the current value.
+which gives the same ratio. Its standard error (Lo, "The Statistics of Sharpe Ratios", 2002, for IID
+returns) is sqrt((1 + s^2 / 2) / n) x sqrt(365 * 86400), s the per-second Sharpe and n the seconds
+sampled: it shrinks only as 1/sqrt(n), so 15 seconds leave about +-1,450 and an hour still +-94. It is
+shown beside the Sharpe so that a short run's figure reads as the noise it is. Max drawdown: largest
+fall from a running peak, in quote currency, on the same 1-second samples plus the current value.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ SECOND_NS = 1_000_000_000
 PERIODS_PER_YEAR = 365 * 86_400
 ANNUALISATION = math.sqrt(PERIODS_PER_YEAR)
 SHARPE_DEFINITION = (
-    "mean/std of 1-second equity changes (event time, quote currency) x sqrt(365*86400); no risk-free rate"
+    "mean/std of 1-second equity changes (event time, quote currency) x sqrt(365*86400); no risk-free rate; "
+    "+- its standard error for IID returns, sqrt((1 + s^2/2)/n) x sqrt(365*86400), over n seconds"
 )
 
 
@@ -55,12 +59,26 @@ class RunningStats:
         return math.sqrt(max(self.variance, 0.0))
 
 
-def sharpe_ratio(stats: RunningStats) -> float:
-    """Annualised Sharpe of 1-second changes; 0.0 when undefined (fewer than two samples or no variation)."""
+def _per_second_sharpe(stats: RunningStats) -> float | None:
+    """mean/std of the 1-second changes; None when undefined (fewer than two samples or no variation)."""
     std = stats.std
     if stats.count < 2 or std <= 1e-12 * max(1.0, abs(stats.mean)):
+        return None
+    return stats.mean / std
+
+
+def sharpe_ratio(stats: RunningStats) -> float:
+    """Annualised Sharpe of 1-second changes; 0.0 when undefined."""
+    per_second = _per_second_sharpe(stats)
+    return 0.0 if per_second is None else per_second * ANNUALISATION
+
+
+def sharpe_standard_error(stats: RunningStats) -> float:
+    """Standard error of the annualised Sharpe (Lo 2002, IID returns); 0.0 where the Sharpe is undefined."""
+    per_second = _per_second_sharpe(stats)
+    if per_second is None:
         return 0.0
-    return stats.mean / std * ANNUALISATION
+    return math.sqrt((1.0 + 0.5 * per_second * per_second) / stats.count) * ANNUALISATION
 
 
 class EquityCurve:
@@ -106,3 +124,7 @@ class EquityCurve:
     @property
     def sharpe(self) -> float:
         return sharpe_ratio(self.returns)
+
+    @property
+    def sharpe_se(self) -> float:
+        return sharpe_standard_error(self.returns)

@@ -274,7 +274,7 @@ def format_sweep(result: dict[str, Any]) -> str:
         f"backtest {first['config']['strategy']} sweep of {', '.join(keys)}: {len(runs)} combinations, "
         f"seed {first['config']['seed']}, over {first['duration_s']:.1f} s of data, {result['messages']} messages",
         "".join(f"{key:>16}" for key in keys) + f"{'fills':>8}{'maker':>8}{'orders':>8}{'fees':>12}"
-        + "".join(f"{'equity ' + quote:>16}" for quote in quotes) + f"{'max dd':>12}{'sharpe':>10}",
+        + "".join(f"{'equity ' + quote:>16}" for quote in quotes) + f"{'max dd':>12}{'sharpe':>10}{'+- se':>9}",
     ]
     for run in runs:
         params = run["config"]["params"]
@@ -284,7 +284,7 @@ def format_sweep(result: dict[str, Any]) -> str:
             "".join(f"{params[key]:>16}" for key in keys)
             + f"{total['fills']:>8}{total['maker_fills']:>8}{orders:>8}{total['fees']:>12.6g}"
             + "".join(f"{run['by_quote'][q]['equity'] if q in run['by_quote'] else 0.0:>16.6g}" for q in quotes)
-            + f"{total['max_drawdown']:>12.6g}{total['sharpe']:>10.3f}"
+            + f"{total['max_drawdown']:>12.6g}{total['sharpe']:>10.3f}{total['sharpe_se']:>9.0f}"
         )
     perf_block = result["perf"]
     lines.append(f"one pass: {perf_block['messages_per_s']:,.0f} messages/s, {perf_block['x_realtime']:,.0f}x real "
@@ -313,7 +313,8 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{row['unrealized']:>14.6g}{row['fees']:>12.6g}{row['equity']:>14.6g}"
         )
     total = summary["total"]
-    lines.append(f"Sharpe (total, {summary['sharpe_definition']}): {total['sharpe']:.3f}; "
+    lines.append(f"Sharpe (total, {summary['sharpe_definition']}): {total['sharpe']:.3f} "
+                 f"+- {total['sharpe_se']:.0f} over {total['sharpe_seconds']} s; "
                  f"max drawdown {total['max_drawdown']:.6g}; turnover {total['turnover']:.6g}")
     perf_block = summary["perf"]
     lines.append(f"{perf_block['messages_per_s']:,.0f} messages/s, {perf_block['events_per_s']:,.0f} events/s, "

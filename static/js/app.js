@@ -361,7 +361,10 @@ function renderPnl(st) {
   const sharpeEl = $("pnl-sharpe");
   setText(sharpeEl, fixed(pos.sharpe, 2));
   setTone(sharpeEl, pos.sharpe);
-  setText($("pnl-sharpe-sub"), pf ? `portfolio ${fixed(pf.sharpe, 2)}` : "");
+  // The standard error beside it: annualised from 1-second samples, a short run's Sharpe is mostly noise.
+  const sharpeError = pos.sharpe_se > 0 ? `±${fixed(pos.sharpe_se, 0)} over ${fixed(pos.sharpe_seconds, 0)} s` : "";
+  const sharpePortfolio = pf ? `pf ${fixed(pf.sharpe, 2)}` : "";
+  setText($("pnl-sharpe-sub"), [sharpeError, sharpePortfolio].filter(Boolean).join(" · "));
   if (pf && pf.sharpe_definition && view.sharpeDefinition !== pf.sharpe_definition) {
     view.sharpeDefinition = pf.sharpe_definition;
     const info = $("sharpe-info");

@@ -60,6 +60,9 @@ def test_page_fills_with_live_data(page, artifacts):
     page.wait_for_selector(".tooltip-inner", timeout=WAIT_MS)
     definition = page.evaluate("window.monitor.store.portfolio.sharpe_definition")
     assert page.inner_text(".tooltip-inner") == definition
+    # Once the market maker's equity has moved, the Sharpe shows its standard error and sample count.
+    page.wait_for_function("/±[\\d,]+ over [\\d,]+ s/.test(document.getElementById('pnl-sharpe-sub').textContent)",
+                           timeout=WAIT_MS)
     assert page.problems == []
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from strategies.activity import Activity, ActivityLog
-from strategies.metrics import ANNUALISATION, EquityCurve, RunningStats, sharpe_ratio
+from strategies.metrics import ANNUALISATION, EquityCurve, RunningStats, sharpe_ratio, sharpe_standard_error
 
 
 def test_running_stats_match_numpy_including_runs_of_zeros():
@@ -37,6 +37,21 @@ def test_sharpe_of_a_known_series():
     expected = 1.0 / math.sqrt(1.5) * math.sqrt(365 * 86_400)
     assert curve.sharpe == pytest.approx(expected)
     assert ANNUALISATION == pytest.approx(5615.6922)
+    # Lo (2002), IID: sqrt((1 + s^2/2) / n) per period, s = 1/sqrt(1.5) over n = 5 seconds, annualised
+    assert curve.sharpe_se == pytest.approx(math.sqrt((1 + 0.5 / 1.5) / 5) * math.sqrt(365 * 86_400))
+
+
+def test_sharpe_standard_error_shrinks_as_one_over_root_n():
+    rng = np.random.default_rng(11)
+    short, long_ = RunningStats(), RunningStats()
+    changes = rng.normal(0.01, 1.0, 3600)
+    for value in changes[:900]:
+        short.add(value)
+    for value in changes:
+        long_.add(value)
+    ratio = sharpe_standard_error(short) / sharpe_standard_error(long_)
+    assert ratio == pytest.approx(2.0, rel=0.01)  # 4x the seconds, half the error (s is tiny here)
+    assert sharpe_standard_error(long_) == pytest.approx(ANNUALISATION / 60, rel=0.001)
 
 
 def test_sharpe_counts_idle_seconds_as_zero_returns():
@@ -50,10 +65,12 @@ def test_sharpe_counts_idle_seconds_as_zero_returns():
 
 def test_sharpe_undefined_is_zero():
     assert sharpe_ratio(RunningStats()) == 0.0
+    assert sharpe_standard_error(RunningStats()) == 0.0
     flat = EquityCurve()
     for second in range(10):
         flat.record(second, 0.0)
     assert flat.sharpe == 0.0
+    assert flat.sharpe_se == 0.0
 
 
 def test_max_drawdown_on_a_known_series():

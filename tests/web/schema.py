@@ -12,9 +12,9 @@ FEED = {"synced", "stale", "update_id", "last_event_age_ms", "latency_ms", "msgs
 STRATEGY_BLOCK = {"risk", "position", "orders", "fills", "strategies"}
 RISK = {"state", "reason", "limits"}
 POSITION = {"qty", "avg_price", "realized", "unrealized", "fees", "equity", "drawdown", "max_drawdown", "sharpe",
-            "fills", "maker_fills", "taker_fills", "fill_ratio", "turnover"}
-PORTFOLIO = {"realized", "unrealized", "fees", "equity", "drawdown", "max_drawdown", "sharpe", "fills",
-             "sharpe_definition"}
+            "sharpe_se", "sharpe_seconds", "fills", "maker_fills", "taker_fills", "fill_ratio", "turnover"}
+PORTFOLIO = {"realized", "unrealized", "fees", "equity", "drawdown", "max_drawdown", "sharpe", "sharpe_se",
+             "sharpe_seconds", "fills", "sharpe_definition"}
 HEALTH = {"status", "clients", "uptime_s"}
 ACTIVITY = {"ts", "symbol", "kind", "message"}
 TRADE = {"id", "ts", "price", "qty", "side"}
