@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -82,6 +82,7 @@ class Backtest:
         self._timer_ns = config.timer_ms * MS
         self._next_timer = -1  # the first event starts the timers
         self._finished = False
+        self.on_activity: Callable[[Activity], None] | None = None  # every entry, as logged (e.g. a fills file)
         seeds = np.random.SeedSequence(config.seed).spawn(len(instruments))
         risk_limits = RiskLimits.from_mapping(config.risk_limits)
         params = strategy_class(config.strategy).Params.from_mapping(config.params)  # frozen: one for all symbols
@@ -101,6 +102,8 @@ class Backtest:
     def _log(self, entry: Activity) -> None:
         self.activity_counts[entry.kind] += 1
         self.activity.append(entry)
+        if self.on_activity is not None:
+            self.on_activity(entry)
 
     # -- events --------------------------------------------------------------------------------
     def on_book(self, symbol: str, ts_recv: int, book: OrderBook, book_ok: bool = True) -> None:

@@ -346,7 +346,8 @@ class SymbolSession:
             f"{instrument.ticks_to_price(fill.price):.{instrument.price_decimals}f} "
             f"{fill.liquidity.value} ({fill.reason.value}) fee {fill.fee:.8g} {fill.tag}".rstrip(),
             {"client_id": fill.client_id, "strategy": name, "side": side, "price": fill.price, "qty": fill.qty,
-             "liquidity": fill.liquidity.value, "reason": fill.reason.value, "fee": fill.fee, **fill.detail},
+             "liquidity": fill.liquidity.value, "reason": fill.reason.value, "fee": fill.fee, "tag": fill.tag,
+             "trade_id": fill.trade_id, **fill.detail},
         ))
         if slot is None:
             return

@@ -1,4 +1,4 @@
-"""`python -m app backtest FILE... --strategy NAME [--param k=v ...] [--sweep k=v1,v2 ...] [--json]`.
+"""`python -m app backtest FILE... --strategy NAME [--param k=v ...] [--sweep k=v1,v2 ...] [--json] [--fills PATH]`.
 
 A strategy over recordings; with ``--sweep``, every combination of the swept parameter values
 in one pass over the data (the recordings are read and decoded once, each combination trades
@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--risk", action="extend", nargs="+", default=[], metavar="K=V",
                         help="risk limit, repeatable (e.g. --risk max_position=1000)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--fills", type=Path, default=None, metavar="PATH",
+                        help="also write every fill, with why it happened, as CSV to PATH (with --sweep, a "
+                             "run column numbers the combinations in grid order)")
     parser.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     parser.add_argument("--exchange-info", type=Path, default=None, metavar="PATH",
                         help="exchangeInfo.json with the symbols' filters "
@@ -129,19 +132,39 @@ def run(args: argparse.Namespace) -> int:
     try:
         read_recordings(paths)  # every file exists and is gzip, before anything else is said about them
         instruments = instruments_for(paths, args.exchange_info)
-        if args.sweep:
-            result = run_sweep(paths, instruments, configs, keys)
-        else:
-            result = run_backtest(paths, instruments, configs[0])
+        with _fill_log(args.fills, instruments) as fill_log:
+            if args.sweep:
+                result = run_sweep(paths, instruments, configs, keys, fill_log=fill_log)
+            else:
+                result = run_backtest(paths, instruments, configs[0], fill_log=fill_log)
     except RecordingError as exc:
         raise UserError(str(exc)) from None
+    if fill_log is not None:
+        result["fills_file"] = {"path": str(args.fills), "rows": fill_log.rows}
     if args.json:
         print(json.dumps(result, indent=2))
     elif args.sweep:
         print(format_sweep(result))
     else:
         print(format_summary(result))
+    if fill_log is not None and not args.json:
+        print(f"{fill_log.rows} fills written to {args.fills}")
     return 0
+
+
+def _fill_log(path: Path | None, instruments: dict) -> Any:
+    """A FillLog for --fills (refused at once, before any replay, when it cannot be written), or a no-op."""
+    from contextlib import nullcontext
+
+    from app.cli import UserError
+    from app.fill_log import FillLog, FillLogError
+
+    if path is None:
+        return nullcontext(None)
+    try:
+        return FillLog(path, instruments)
+    except FillLogError as exc:
+        raise UserError(f"--fills: {exc}") from None
 
 
 def instruments_for(paths: list[Path], exchange_info: Path | None) -> dict:
@@ -157,17 +180,18 @@ def instruments_for(paths: list[Path], exchange_info: Path | None) -> dict:
 
 
 def run_backtest(paths: list[Path], instruments: dict, config: Any,
-                 clock: Callable[[], float] | None = None) -> dict[str, Any]:
+                 clock: Callable[[], float] | None = None, fill_log: Any = None) -> dict[str, Any]:
     """Read, replay through MarketData and backtest; the summary with feed counters and a "perf" block."""
-    (summary,), extra = _replay(paths, instruments, [config], clock)
+    (summary,), extra = _replay(paths, instruments, [config], clock, fill_log)
     summary.update(extra)
     return summary
 
 
-def _replay(paths: list[Path], instruments: dict, configs: list,
-            clock: Callable[[], float] | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _replay(paths: list[Path], instruments: dict, configs: list, clock: Callable[[], float] | None,
+            fill_log: Any = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One pass of the recordings through the pipeline into a backtest per config (one group):
-    (their summaries, {"feed", "messages", "perf"} of the pass)."""
+    (their summaries, {"feed", "messages", "perf"} of the pass). fill_log: an app.fill_log.FillLog
+    that gets every fill, numbered by config."""
     import time
 
     from feeds.recording import read_recordings
@@ -178,6 +202,9 @@ def _replay(paths: list[Path], instruments: dict, configs: list,
     market = backtest_market(instruments)
     group = BacktestGroup([Backtest(instruments, config) for config in configs])
     backtests = group.backtests
+    if fill_log is not None:
+        for run, backtest in enumerate(backtests):
+            backtest.on_activity = fill_log.listener(run)
     start = clock()
     messages = drive(reader, market, group if len(backtests) > 1 else backtests[0])  # one: no fan-out call
     summaries = [backtest.summary() for backtest in group.backtests]
@@ -202,9 +229,9 @@ def backtest_market(instruments: dict) -> Any:
 
 
 def run_sweep(paths: list[Path], instruments: dict, configs: list, keys: list[str],
-              clock: Callable[[], float] | None = None) -> dict[str, Any]:
+              clock: Callable[[], float] | None = None, fill_log: Any = None) -> dict[str, Any]:
     """Every config over one pass of the recordings: {"sweep", "runs": [summary...], "feed", "messages", "perf"}."""
-    runs, extra = _replay(paths, instruments, configs, clock)
+    runs, extra = _replay(paths, instruments, configs, clock, fill_log)
     return {"sweep": {"keys": keys, "combinations": len(runs)}, "runs": runs, **extra}
 
 

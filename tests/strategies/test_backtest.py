@@ -84,18 +84,6 @@ def test_accounting_is_consistent_on_real_recordings(day, strategy):
     assert summary["duration_s"] > 20
 
 
-@pytest.fixture(scope="module")
-def exchange_recording(tmp_path_factory) -> list[Path]:
-    """Frames recorded over real sockets from the embedded exchange by `python -m app record`."""
-    from tests.monitor_process import run_app
-
-    out = tmp_path_factory.mktemp("exchange-recording")
-    result = run_app(["record", "--source", "sim", "--symbols", "BTCUSDT,ETHUSDT,SOLUSDT", "--out", str(out),
-                      "--duration", "12", "--seed", "5", "--rate", "3"], timeout_s=120)
-    assert result.returncode == 0, result.stderr
-    return sorted(out.glob("*USDT_*.gz"))
-
-
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_accounting_is_consistent_over_the_embedded_exchange(exchange_recording, strategy):
     params = {"spread_bps": "2"} if strategy == "market_maker" else {}

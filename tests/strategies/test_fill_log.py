@@ -1,0 +1,108 @@
+"""`backtest --fills PATH`: every fill as a CSV row that agrees with the summary, written atomically."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from collections import Counter, defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from app.cli import UserError
+from app.commands import backtest as command
+from app.fill_log import FILL_COLUMNS, FillLog, utc_text
+from orderbook.instrument import Instrument
+
+REASONS = {"queue_reached", "trade_through", "taker"}
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def read_fills(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames) == FILL_COLUMNS
+        return list(reader)
+
+
+def run_with_fills(capsys, recording: list[Path], out: Path, *extra: str) -> dict:
+    argv = [*map(str, recording), "--strategy", "market_maker", "--param", "spread_bps=2", "--seed", "5",
+            "--json", "--fills", str(out), *extra]
+    assert command.run(parse(*argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_every_fill_is_a_row_that_agrees_with_the_summary(exchange_recording, tmp_path, capsys):
+    out = tmp_path / "fills.csv"
+    summary = run_with_fills(capsys, exchange_recording, out)
+    rows = read_fills(out)
+    assert summary["total"]["fills"] > 0
+    assert summary["fills_file"] == {"path": str(out), "rows": len(rows)}
+    assert len(rows) == summary["total"]["fills"]
+    instruments = command.instruments_for(exchange_recording, None)
+    by_symbol: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        by_symbol[row["symbol"]].append(row)
+        assert row["run"] == "0"
+        assert row["time"] == utc_text(int(row["ts"]))
+        assert row["reason"] in REASONS
+        assert (row["liquidity"] == "taker") == (row["reason"] == "taker")
+        price, qty = Decimal(row["price"]), Decimal(row["qty"])
+        instrument = instruments[row["symbol"]]
+        assert price % (Decimal(instrument.tick_units) / 10**8) == 0 and qty > 0
+        assert Decimal(row["notional"]) == price * qty  # exact decimals, not floats
+        if row["reason"] == "trade_through" and row["trade_price"]:  # the print went beyond our price
+            beyond = Decimal(row["trade_price"])
+            assert beyond < price if row["side"] == "BUY" else beyond > price
+        if row["reason"] == "queue_reached":  # a print at our price, and the queue ahead was in it
+            assert Decimal(row["trade_qty"]) > Decimal(row["queue_ahead_before"])
+    assert [int(r["ts"]) for r in rows] == sorted(int(r["ts"]) for r in rows)
+    for symbol, entry in summary["symbols"].items():
+        fills = by_symbol.get(symbol, [])
+        assert len(fills) == entry["fills"]
+        assert Counter(r["liquidity"] for r in fills)["maker"] == entry["maker_fills"]
+        assert sum(float(r["fee"]) for r in fills) == pytest.approx(entry["fees"], rel=1e-12, abs=1e-15)
+        net = sum(Decimal(r["qty"]) * (1 if r["side"] == "BUY" else -1) for r in fills)
+        assert float(net) == pytest.approx(entry["qty"], abs=1e-12)
+
+
+def test_a_sweep_numbers_its_fills_by_combination(exchange_recording, tmp_path, capsys):
+    out = tmp_path / "sweep.csv"
+    result = run_with_fills(capsys, exchange_recording, out, "--sweep", "levels=1,2")
+    counts = Counter(row["run"] for row in read_fills(out))
+    assert {run: counts.get(str(run), 0) for run in range(2)} == {
+        run: result["runs"][run]["total"]["fills"] for run in range(2)}
+    assert sum(counts.values()) == result["fills_file"]["rows"] > 0
+
+
+def test_the_same_run_writes_the_same_file(exchange_recording, tmp_path, capsys):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    run_with_fills(capsys, exchange_recording, first)
+    run_with_fills(capsys, exchange_recording, second)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_an_unwritable_path_is_one_clear_line_before_any_replay(exchange_recording, tmp_path):
+    files = [str(p) for p in exchange_recording]
+    with pytest.raises(UserError, match="--fills: cannot write .*No such file or directory"):
+        command.run(parse(*files, "--strategy", "market_maker", "--fills", str(tmp_path / "missing" / "f.csv")))
+    with pytest.raises(UserError, match="is a directory"):
+        command.run(parse(*files, "--strategy", "market_maker", "--fills", str(tmp_path)))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_run_leaves_neither_the_file_nor_its_part(tmp_path):
+    instruments = {"BTCUSDT": Instrument("BTCUSDT", "BTC", "USDT", tick_units=1_000_000, step_units=1_000)}
+    out = tmp_path / "fills.csv"
+    out.write_text("an earlier run's fills\n")
+    with pytest.raises(RuntimeError):
+        with FillLog(out, instruments):
+            raise RuntimeError("the replay failed")
+    assert out.read_text() == "an earlier run's fills\n"  # untouched: the new file never replaced it
+    assert [p.name for p in tmp_path.iterdir()] == ["fills.csv"]
