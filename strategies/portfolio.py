@@ -8,7 +8,7 @@ where cash = -(bought notional) + (sold notional) - fees (a paper account starts
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from orderbook.instrument import UNITS_PER_ONE, Instrument
 from strategies.metrics import SECOND_NS, SHARPE_DEFINITION, EquityCurve
@@ -175,6 +175,8 @@ class Portfolio:
         self.next_sample_ns = 0  # event time (ns) at which advance() has work to do
         self._day = -1
         self._day_start_equity = 0.0
+        # (last second, seconds) after each sample is recorded: the curves' ``last`` hold its equities
+        self.on_sample: Callable[[int, int], None] | None = None
         values = instruments.values() if isinstance(instruments, Mapping) else instruments
         for instrument in values:
             self.add(instrument)
@@ -235,6 +237,8 @@ class Portfolio:
             total += equity
             account.curve.record(last_second, equity, seconds)
         self.curve.record(last_second, total, seconds)
+        if self.on_sample is not None:
+            self.on_sample(last_second, seconds)
 
     # -- readings ------------------------------------------------------------------------------
     def equity(self) -> float:

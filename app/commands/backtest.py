@@ -1,8 +1,9 @@
-"""`python -m app backtest FILE... --strategy NAME [--param k=v ...] [--sweep k=v1,v2 ...] [--json] [--fills PATH]`.
+"""`python -m app backtest FILE... --strategy NAME [--param k=v ...] [--sweep k=v1,v2 ...] [--json]`.
 
 A strategy over recordings; with ``--sweep``, every combination of the swept parameter values
 in one pass over the data (the recordings are read and decoded once, each combination trades
-against the same books with its own sessions).
+against the same books with its own sessions). ``--fills PATH`` and ``--equity PATH`` also write
+every fill and the 1-second equity curve as CSV reports (app.fill_log, app.equity_log).
 
 The recordings go through the very pipeline the live monitor uses (feeds.recording reader ->
 feeds.pipeline.MarketData), its market events drive strategies.backtest.Backtest (one session per
@@ -39,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fills", type=Path, default=None, metavar="PATH",
                         help="also write every fill, with why it happened, as CSV to PATH (with --sweep, a "
                              "run column numbers the combinations in grid order)")
+    parser.add_argument("--equity", type=Path, default=None, metavar="PATH",
+                        help="also write the equity curve (the 1-second samples drawdown and Sharpe use) as CSV "
+                             "to PATH")
     parser.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     parser.add_argument("--exchange-info", type=Path, default=None, metavar="PATH",
                         help="exchangeInfo.json with the symbols' filters "
@@ -132,39 +136,46 @@ def run(args: argparse.Namespace) -> int:
     try:
         read_recordings(paths)  # every file exists and is gzip, before anything else is said about them
         instruments = instruments_for(paths, args.exchange_info)
-        with _fill_log(args.fills, instruments) as fill_log:
+        with _report(args.fills, "--fills", instruments) as fill_log, \
+                _report(args.equity, "--equity", instruments) as equity_log:
+            reports = {"fill_log": fill_log, "equity_log": equity_log}
             if args.sweep:
-                result = run_sweep(paths, instruments, configs, keys, fill_log=fill_log)
+                result = run_sweep(paths, instruments, configs, keys, **reports)
             else:
-                result = run_backtest(paths, instruments, configs[0], fill_log=fill_log)
+                result = run_backtest(paths, instruments, configs[0], **reports)
     except RecordingError as exc:
         raise UserError(str(exc)) from None
-    if fill_log is not None:
-        result["fills_file"] = {"path": str(args.fills), "rows": fill_log.rows}
+    written = {key: report for key, report in (("fills_file", fill_log), ("equity_file", equity_log)) if report}
+    for key, report in written.items():
+        result[key] = {"path": str(report.path), "rows": report.rows}
     if args.json:
         print(json.dumps(result, indent=2))
     elif args.sweep:
         print(format_sweep(result))
     else:
         print(format_summary(result))
-    if fill_log is not None and not args.json:
-        print(f"{fill_log.rows} fills written to {args.fills}")
+    if not args.json:
+        for key, report in written.items():
+            print(f"{report.rows} {'fills' if key == 'fills_file' else 'equity rows'} written to {report.path}")
     return 0
 
 
-def _fill_log(path: Path | None, instruments: dict) -> Any:
-    """A FillLog for --fills (refused at once, before any replay, when it cannot be written), or a no-op."""
+def _report(path: Path | None, flag: str, instruments: dict) -> Any:
+    """The CSV report behind --fills or --equity, refused at once (before any replay) when it cannot
+    be written; a no-op context when the flag is absent."""
     from contextlib import nullcontext
 
     from app.cli import UserError
-    from app.fill_log import FillLog, FillLogError
+    from app.csv_report import CsvReportError
+    from app.equity_log import EquityLog
+    from app.fill_log import FillLog
 
     if path is None:
         return nullcontext(None)
     try:
-        return FillLog(path, instruments)
-    except FillLogError as exc:
-        raise UserError(f"--fills: {exc}") from None
+        return (FillLog if flag == "--fills" else EquityLog)(path, instruments)
+    except CsvReportError as exc:
+        raise UserError(f"{flag}: {exc}") from None
 
 
 def instruments_for(paths: list[Path], exchange_info: Path | None) -> dict:
@@ -179,19 +190,19 @@ def instruments_for(paths: list[Path], exchange_info: Path | None) -> dict:
     return instruments
 
 
-def run_backtest(paths: list[Path], instruments: dict, config: Any,
-                 clock: Callable[[], float] | None = None, fill_log: Any = None) -> dict[str, Any]:
+def run_backtest(paths: list[Path], instruments: dict, config: Any, clock: Callable[[], float] | None = None,
+                 fill_log: Any = None, equity_log: Any = None) -> dict[str, Any]:
     """Read, replay through MarketData and backtest; the summary with feed counters and a "perf" block."""
-    (summary,), extra = _replay(paths, instruments, [config], clock, fill_log)
+    (summary,), extra = _replay(paths, instruments, [config], clock, fill_log, equity_log)
     summary.update(extra)
     return summary
 
 
 def _replay(paths: list[Path], instruments: dict, configs: list, clock: Callable[[], float] | None,
-            fill_log: Any = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            fill_log: Any = None, equity_log: Any = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One pass of the recordings through the pipeline into a backtest per config (one group):
-    (their summaries, {"feed", "messages", "perf"} of the pass). fill_log: an app.fill_log.FillLog
-    that gets every fill, numbered by config."""
+    (their summaries, {"feed", "messages", "perf"} of the pass). fill_log / equity_log: app.fill_log.FillLog
+    and app.equity_log.EquityLog reports that get every fill / equity sample, numbered by config."""
     import time
 
     from feeds.recording import read_recordings
@@ -202,9 +213,11 @@ def _replay(paths: list[Path], instruments: dict, configs: list, clock: Callable
     market = backtest_market(instruments)
     group = BacktestGroup([Backtest(instruments, config) for config in configs])
     backtests = group.backtests
-    if fill_log is not None:
-        for run, backtest in enumerate(backtests):
+    for run, backtest in enumerate(backtests):
+        if fill_log is not None:
             backtest.on_activity = fill_log.listener(run)
+        if equity_log is not None:
+            backtest.portfolio.on_sample = equity_log.listener(run, backtest.portfolio)
     start = clock()
     messages = drive(reader, market, group if len(backtests) > 1 else backtests[0])  # one: no fan-out call
     summaries = [backtest.summary() for backtest in group.backtests]
@@ -229,9 +242,9 @@ def backtest_market(instruments: dict) -> Any:
 
 
 def run_sweep(paths: list[Path], instruments: dict, configs: list, keys: list[str],
-              clock: Callable[[], float] | None = None, fill_log: Any = None) -> dict[str, Any]:
+              clock: Callable[[], float] | None = None, fill_log: Any = None, equity_log: Any = None) -> dict[str, Any]:
     """Every config over one pass of the recordings: {"sweep", "runs": [summary...], "feed", "messages", "perf"}."""
-    runs, extra = _replay(paths, instruments, configs, clock, fill_log)
+    runs, extra = _replay(paths, instruments, configs, clock, fill_log, equity_log)
     return {"sweep": {"keys": keys, "combinations": len(runs)}, "runs": runs, **extra}
 
 

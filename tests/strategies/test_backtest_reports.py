@@ -1,4 +1,4 @@
-"""`backtest --fills PATH`: every fill as a CSV row that agrees with the summary, written atomically."""
+"""`backtest --fills PATH` and `--equity PATH`: CSV reports that agree with the summary, written atomically."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,8 @@ import pytest
 
 from app.cli import UserError
 from app.commands import backtest as command
-from app.fill_log import FILL_COLUMNS, FillLog, utc_text
+from app.csv_report import utc_text
+from app.fill_log import FILL_COLUMNS, FillLog
 from orderbook.instrument import Instrument
 
 REASONS = {"queue_reached", "trade_through", "taker"}
@@ -31,9 +32,9 @@ def read_fills(path: Path) -> list[dict[str, str]]:
         return list(reader)
 
 
-def run_with_fills(capsys, recording: list[Path], out: Path, *extra: str) -> dict:
+def run_with_fills(capsys, recording: list[Path], out: Path, *extra: str, flag: str = "--fills") -> dict:
     argv = [*map(str, recording), "--strategy", "market_maker", "--param", "spread_bps=2", "--seed", "5",
-            "--json", "--fills", str(out), *extra]
+            "--json", flag, str(out), *extra]
     assert command.run(parse(*argv)) == 0
     return json.loads(capsys.readouterr().out)
 
@@ -72,13 +73,16 @@ def test_every_fill_is_a_row_that_agrees_with_the_summary(exchange_recording, tm
         assert float(net) == pytest.approx(entry["qty"], abs=1e-12)
 
 
-def test_a_sweep_numbers_its_fills_by_combination(exchange_recording, tmp_path, capsys):
-    out = tmp_path / "sweep.csv"
-    result = run_with_fills(capsys, exchange_recording, out, "--sweep", "levels=1,2")
+def test_a_sweep_numbers_its_rows_by_combination(exchange_recording, tmp_path, capsys):
+    out, equity = tmp_path / "sweep.csv", tmp_path / "sweep-equity.csv"
+    result = run_with_fills(capsys, exchange_recording, out, "--sweep", "levels=1,2", "--equity", str(equity))
     counts = Counter(row["run"] for row in read_fills(out))
     assert {run: counts.get(str(run), 0) for run in range(2)} == {
         run: result["runs"][run]["total"]["fills"] for run in range(2)}
     assert sum(counts.values()) == result["fills_file"]["rows"] > 0
+    with equity.open(newline="") as handle:
+        samples = Counter(row["run"] for row in csv.DictReader(handle))
+    assert samples["0"] == samples["1"] == result["equity_file"]["rows"] // 2 > 0  # one timeline, two runs
 
 
 def test_the_same_run_writes_the_same_file(exchange_recording, tmp_path, capsys):
@@ -88,13 +92,40 @@ def test_the_same_run_writes_the_same_file(exchange_recording, tmp_path, capsys)
     assert first.read_bytes() == second.read_bytes()
 
 
-def test_an_unwritable_path_is_one_clear_line_before_any_replay(exchange_recording, tmp_path):
+@pytest.mark.parametrize("flag", ["--fills", "--equity"])
+def test_an_unwritable_path_is_one_clear_line_before_any_replay(exchange_recording, tmp_path, flag):
     files = [str(p) for p in exchange_recording]
-    with pytest.raises(UserError, match="--fills: cannot write .*No such file or directory"):
-        command.run(parse(*files, "--strategy", "market_maker", "--fills", str(tmp_path / "missing" / "f.csv")))
-    with pytest.raises(UserError, match="is a directory"):
-        command.run(parse(*files, "--strategy", "market_maker", "--fills", str(tmp_path)))
+    with pytest.raises(UserError, match=f"{flag}: cannot write .*No such file or directory"):
+        command.run(parse(*files, "--strategy", "market_maker", flag, str(tmp_path / "missing" / "f.csv")))
+    with pytest.raises(UserError, match=f"{flag}: .* is a directory"):
+        command.run(parse(*files, "--strategy", "market_maker", flag, str(tmp_path)))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_equity_curve_ends_where_the_summary_does(exchange_recording, tmp_path, capsys):
+    out = tmp_path / "equity.csv"
+    summary = run_with_fills(capsys, exchange_recording, out, flag="--equity")
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    symbols = sorted(summary["symbols"])
+    assert list(rows[0]) == ["run", "end_ns", "end_time", "seconds", "total_USDT", *symbols]
+    assert summary["equity_file"] == {"path": str(out), "rows": len(rows)}
+    ends = [int(row["end_ns"]) for row in rows]
+    assert ends == sorted(set(ends)) and all(end % 10**9 == 0 for end in ends)
+    assert all(row["end_time"] == utc_text(int(row["end_ns"])) for row in rows)
+    # the same samples the Sharpe is computed from, and the last one is the final equity
+    assert sum(int(row["seconds"]) for row in rows) == summary["total"]["sharpe_seconds"]
+    last = rows[-1]
+    for symbol in symbols:
+        assert float(last[symbol]) == pytest.approx(summary["symbols"][symbol]["equity"], abs=1e-12)
+    assert float(last["total_USDT"]) == pytest.approx(summary["by_quote"]["USDT"]["equity"], abs=1e-9)
+    assert summary["total"]["fills"] > 0 and any(float(row["total_USDT"]) != 0.0 for row in rows)
+    peak, drawdown = 0.0, 0.0
+    for row in rows:
+        equity = float(row["total_USDT"])
+        peak = max(peak, equity)
+        drawdown = max(drawdown, peak - equity)
+    assert drawdown == pytest.approx(summary["total"]["max_drawdown"], abs=1e-9)
 
 
 def test_a_failed_run_leaves_neither_the_file_nor_its_part(tmp_path):
