@@ -128,3 +128,13 @@ class EquityCurve:
     @property
     def sharpe_se(self) -> float:
         return sharpe_standard_error(self.returns)
+
+    def figures(self, current: float) -> dict[str, float]:
+        """Drawdown (now and max, with the current equity) and Sharpe with its standard error and sample count."""
+        return {
+            "drawdown": self.drawdown(current),
+            "max_drawdown": self.max_drawdown_with(current),
+            "sharpe": self.sharpe,
+            "sharpe_se": self.sharpe_se,
+            "sharpe_seconds": self.samples,
+        }
