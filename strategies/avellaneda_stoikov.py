@@ -34,7 +34,7 @@ from strategies.base import Parameters, Strategy, StrategyContext, require
 from strategies.estimators import NS_PER_S, ArrivalEstimator, EwmaVolatility, TradeGrouper
 from strategies.market_maker import ladder, post_only_prices
 from strategies.orders import Fill, Intent, Side
-from strategies.quoting import Quote, QuoteSync, auto_order_lots, mid_ticks
+from strategies.quoting import Quote, QuoteSync, auto_order_lots, mid_ticks, validate_quoting
 
 NS_PER_MS = 1_000_000
 
@@ -98,15 +98,7 @@ class AvellanedaStoikovParams(Parameters):
         require(self.min_vol_samples >= 1, f"{name}: min_vol_samples must be >= 1, got {self.min_vol_samples}")
         require(self.arrival_halflife_s > 0, f"{name}: arrival_halflife_s must be > 0, got {self.arrival_halflife_s}")
         require(self.min_arrivals >= 1, f"{name}: min_arrivals must be >= 1, got {self.min_arrivals}")
-        require(self.order_lots >= 0, f"{name}: order_lots must be >= 0 (0 = minimum notional), got {self.order_lots}")
-        require(self.max_inventory_lots >= 0, f"{name}: max_inventory_lots must be >= 0, got {self.max_inventory_lots}")
-        require(self.refresh_tolerance_bps >= 0,
-                f"{name}: refresh_tolerance_bps must be >= 0, got {self.refresh_tolerance_bps}")
-        require(
-            self.refresh_tolerance_ticks >= 0,
-            f"{name}: refresh_tolerance_ticks must be >= 0, got {self.refresh_tolerance_ticks}",
-        )
-        require(self.max_order_age_ms >= 0, f"{name}: max_order_age_ms must be >= 0, got {self.max_order_age_ms}")
+        validate_quoting(self, name)
 
 
 class AvellanedaStoikovQuoter(Strategy):
@@ -117,14 +109,7 @@ class AvellanedaStoikovQuoter(Strategy):
 
     def __init__(self, instrument: Instrument, params: AvellanedaStoikovParams, rng: np.random.Generator) -> None:
         super().__init__(instrument, params, rng)
-        self._quotes = QuoteSync(
-            prefix=f"{self.name}-{instrument.symbol}-",
-            new_client_id=self.new_client_id,
-            tolerance_ticks=params.refresh_tolerance_ticks,
-            tolerance_bps=params.refresh_tolerance_bps,
-            max_age_ns=params.max_order_age_ms * NS_PER_MS,
-            post_only=params.post_only,
-        )
+        self._quotes = QuoteSync.for_quoter(self.name, instrument, self.new_client_id, params)
         self._build_estimators(params)
         self._auto_lots = 0
         self._session_start: int | None = None
@@ -146,8 +131,7 @@ class AvellanedaStoikovQuoter(Strategy):
         old: AvellanedaStoikovParams = self.params  # type: ignore[assignment]
         super().update_params(params)
         p: AvellanedaStoikovParams = params  # type: ignore[assignment]
-        self._quotes.configure(p.refresh_tolerance_ticks, p.max_order_age_ms * NS_PER_MS, p.post_only,
-                               p.refresh_tolerance_bps)
+        self._quotes.configure_from(p)
         if (old.vol_span, old.vol_sample_ms, old.arrival_halflife_s) != (
             p.vol_span, p.vol_sample_ms, p.arrival_halflife_s
         ):

@@ -19,11 +19,10 @@ import numpy as np
 from orderbook.instrument import Instrument
 from strategies.base import Parameters, Strategy, StrategyContext, require
 from strategies.orders import Fill, Intent, Side
-from strategies.quoting import Quote, QuoteSync, auto_order_lots, mid_ticks
+from strategies.quoting import Quote, QuoteSync, auto_order_lots, mid_ticks, validate_quoting
 
 _new_quote = partial(tuple.__new__, Quote)  # Quote((tag, side, price, qty)) without NamedTuple's Python __new__
 
-NS_PER_MS = 1_000_000
 _BUY = Side.BUY
 _SELL = Side.SELL
 _floor = math.floor
@@ -53,6 +52,7 @@ class MarketMakerParams(Parameters):
 
     def validate(self) -> None:
         name = type(self).__name__
+        validate_quoting(self, name)
         require(self.spread_ticks >= 0, f"{name}: spread_ticks must be >= 0, got {self.spread_ticks}")
         require(
             self.spread_ticks > 0 or self.spread_bps > 0,
@@ -60,22 +60,13 @@ class MarketMakerParams(Parameters):
         )
         require(1 <= self.levels <= 50, f"{name}: levels must be 1..50, got {self.levels}")
         require(self.level_spacing_ticks >= 1, f"{name}: level_spacing_ticks must be >= 1, got {self.level_spacing_ticks}")
-        require(self.order_lots >= 0, f"{name}: order_lots must be >= 0 (0 = minimum notional), got {self.order_lots}")
         require(self.skew_ticks >= 0, f"{name}: skew_ticks must be >= 0, got {self.skew_ticks}")
         require(self.max_skew_ticks >= 0, f"{name}: max_skew_ticks must be >= 0, got {self.max_skew_ticks}")
-        require(self.max_inventory_lots >= 0, f"{name}: max_inventory_lots must be >= 0, got {self.max_inventory_lots}")
         require(
             self.max_inventory_lots == 0 or abs(self.inventory_target_lots) < self.max_inventory_lots,
             f"{name}: |inventory_target_lots| ({self.inventory_target_lots}) must be below "
             f"max_inventory_lots ({self.max_inventory_lots})",
         )
-        require(self.refresh_tolerance_bps >= 0,
-                f"{name}: refresh_tolerance_bps must be >= 0, got {self.refresh_tolerance_bps}")
-        require(
-            self.refresh_tolerance_ticks >= 0,
-            f"{name}: refresh_tolerance_ticks must be >= 0, got {self.refresh_tolerance_ticks}",
-        )
-        require(self.max_order_age_ms >= 0, f"{name}: max_order_age_ms must be >= 0, got {self.max_order_age_ms}")
 
 
 def ladder(
@@ -137,14 +128,7 @@ class MarketMaker(Strategy):
 
     def __init__(self, instrument: Instrument, params: MarketMakerParams, rng: np.random.Generator) -> None:
         super().__init__(instrument, params, rng)
-        self._quotes = QuoteSync(
-            prefix=f"{self.name}-{instrument.symbol}-",
-            new_client_id=self.new_client_id,
-            tolerance_ticks=params.refresh_tolerance_ticks,
-            tolerance_bps=params.refresh_tolerance_bps,
-            max_age_ns=params.max_order_age_ms * NS_PER_MS,
-            post_only=params.post_only,
-        )
+        self._quotes = QuoteSync.for_quoter(self.name, instrument, self.new_client_id, params)
         self._auto_lots = 0
         # what state() shows, kept raw: the dict is built only when someone looks
         self._shown: tuple = ("stopped", "no book yet", None)
@@ -153,8 +137,7 @@ class MarketMaker(Strategy):
     def update_params(self, params: Parameters) -> None:
         super().update_params(params)
         p: MarketMakerParams = params  # type: ignore[assignment]
-        self._quotes.configure(p.refresh_tolerance_ticks, p.max_order_age_ms * NS_PER_MS, p.post_only,
-                               p.refresh_tolerance_bps)
+        self._quotes.configure_from(p)
         self._last_key = None
 
     # -- events --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import math
 from typing import Iterable, NamedTuple
 
 from orderbook.instrument import UNITS_PER_ONE, Instrument
-from strategies.base import StrategyContext
+from strategies.base import StrategyContext, require
 from strategies.orders import CancelOrder, Intent, Order, OrderStatus, OrderType, PlaceOrder, Side, TimeInForce
 
 
@@ -46,6 +46,20 @@ class _Settled:
         self.expires = expires
 
 
+_NS_PER_MS = 1_000_000
+
+
+def validate_quoting(params, name: str) -> None:
+    """The checks of the settings every quoter shares: order size, inventory cap, refresh tolerance, order age."""
+    require(params.order_lots >= 0, f"{name}: order_lots must be >= 0 (0 = minimum notional), got {params.order_lots}")
+    require(params.max_inventory_lots >= 0, f"{name}: max_inventory_lots must be >= 0, got {params.max_inventory_lots}")
+    require(params.refresh_tolerance_bps >= 0,
+            f"{name}: refresh_tolerance_bps must be >= 0, got {params.refresh_tolerance_bps}")
+    require(params.refresh_tolerance_ticks >= 0,
+            f"{name}: refresh_tolerance_ticks must be >= 0, got {params.refresh_tolerance_ticks}")
+    require(params.max_order_age_ms >= 0, f"{name}: max_order_age_ms must be >= 0, got {params.max_order_age_ms}")
+
+
 class QuoteSync:
     """Reconciles wanted quotes with the open orders whose client ids start with ``prefix``."""
 
@@ -61,6 +75,19 @@ class QuoteSync:
         self._cancel_sent: set[str] = set()
         self._settled: _Settled | None = None
         self._set_tolerance(tolerance_ticks, tolerance_bps)
+
+    @classmethod
+    def for_quoter(cls, name: str, instrument: Instrument, new_client_id, params) -> "QuoteSync":
+        """A quoting strategy's sync: its orders' prefix, and the settings from its params
+        (refresh_tolerance_ticks / _bps, max_order_age_ms, post_only)."""
+        sync = cls(f"{name}-{instrument.symbol}-", new_client_id, 0, 0, False)
+        sync.configure_from(params)
+        return sync
+
+    def configure_from(self, params) -> None:
+        """Take the quoting settings of changed strategy params."""
+        self.configure(params.refresh_tolerance_ticks, params.max_order_age_ms * _NS_PER_MS, params.post_only,
+                       params.refresh_tolerance_bps)
 
     def configure(self, tolerance_ticks: int, max_age_ns: int, post_only: bool, tolerance_bps: float = 0.0) -> None:
         self.max_age_ns = max_age_ns
