@@ -22,7 +22,11 @@ class CsvReportError(OSError):
 
 
 class CsvReport:
-    """Context manager: ``write`` rows; the file appears at ``path`` on a clean exit, and nothing does otherwise."""
+    """Context manager: ``write`` rows; the file appears at ``path`` on a clean exit, and nothing does otherwise.
+    Subclasses name the summary key that reports the file (``summary_key``) and what a row is (``row_noun``)."""
+
+    summary_key = "report_file"
+    row_noun = "rows"
 
     def __init__(self, path: Path, header: Iterable[str]) -> None:
         self.path = Path(path)

@@ -23,6 +23,9 @@ from strategies.portfolio import Portfolio
 class EquityLog(CsvReport):
     """Collects the 1-second equity samples of backtests' portfolios (``listener(run, portfolio)``)."""
 
+    summary_key = "equity_file"
+    row_noun = "equity rows"
+
     def __init__(self, path: Path, instruments: Mapping[str, Instrument]) -> None:
         self._symbols = sorted(instruments)
         self._quotes = sorted({instruments[s].quote_asset for s in self._symbols})

@@ -35,6 +35,9 @@ _EVIDENCE = (("queue_ahead_before", False), ("trade_price", True), ("trade_qty",
 class FillLog(CsvReport):
     """Collects fills from backtests' activity (``listener(run)``) into a CSV report."""
 
+    summary_key = "fills_file"  # where the summary says what was written
+    row_noun = "fills"
+
     def __init__(self, path: Path, instruments: Mapping[str, Instrument]) -> None:
         super().__init__(path, FILL_COLUMNS)
         self._instruments = instruments

@@ -107,6 +107,8 @@ def sweep_grid(fixed: dict[str, str], swept_items: Iterable[str]) -> tuple[list[
 
 def run(args: argparse.Namespace) -> int:
     from app.cli import UserError
+    from app.equity_log import EquityLog
+    from app.fill_log import FillLog
     from feeds.recording import RecordingError, read_recordings
     from strategies.backtest import BacktestConfig
     from strategies.base import ParameterError
@@ -136,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         read_recordings(paths)  # every file exists and is gzip, before anything else is said about them
         instruments = instruments_for(paths, args.exchange_info)
-        with _report(args.fills, "--fills", instruments) as fill_log, \
-                _report(args.equity, "--equity", instruments) as equity_log:
+        _check_report_paths(paths, {"--fills": args.fills, "--equity": args.equity})
+        with _report(args.fills, "--fills", FillLog, instruments) as fill_log, \
+                _report(args.equity, "--equity", EquityLog, instruments) as equity_log:
             reports = {"fill_log": fill_log, "equity_log": equity_log}
             if args.sweep:
                 result = run_sweep(paths, instruments, configs, keys, **reports)
@@ -145,9 +148,9 @@ def run(args: argparse.Namespace) -> int:
                 result = run_backtest(paths, instruments, configs[0], **reports)
     except RecordingError as exc:
         raise UserError(str(exc)) from None
-    written = {key: report for key, report in (("fills_file", fill_log), ("equity_file", equity_log)) if report}
-    for key, report in written.items():
-        result[key] = {"path": str(report.path), "rows": report.rows}
+    written = [report for report in (fill_log, equity_log) if report is not None]
+    for report in written:
+        result[report.summary_key] = {"path": str(report.path), "rows": report.rows}
     if args.json:
         print(json.dumps(result, indent=2))
     elif args.sweep:
@@ -155,25 +158,37 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_summary(result))
     if not args.json:
-        for key, report in written.items():
-            print(f"{report.rows} {'fills' if key == 'fills_file' else 'equity rows'} written to {report.path}")
+        for report in written:
+            print(f"{report.rows} {report.row_noun} written to {report.path}")
     return 0
 
 
-def _report(path: Path | None, flag: str, instruments: dict) -> Any:
-    """The CSV report behind --fills or --equity, refused at once (before any replay) when it cannot
-    be written; a no-op context when the flag is absent."""
+def _check_report_paths(inputs: list[Path], reports: dict[str, Path | None]) -> None:
+    """A report must not replace one of the recordings it reads, nor the other report."""
+    from app.cli import UserError
+
+    taken = {path.resolve(): "a recording this run reads" for path in inputs}
+    for flag, path in reports.items():
+        if path is None:
+            continue
+        other = taken.get(path.resolve())
+        if other is not None:
+            raise UserError(f"{flag} {path} is {other}; give the report a name of its own")
+        taken[path.resolve()] = f"the {flag} report too"
+
+
+def _report(path: Path | None, flag: str, report: type, instruments: dict) -> Any:
+    """The CSV report behind --fills or --equity, refused at once (before any replay) when it cannot be
+    written; a no-op context when the flag is absent."""
     from contextlib import nullcontext
 
     from app.cli import UserError
     from app.csv_report import CsvReportError
-    from app.equity_log import EquityLog
-    from app.fill_log import FillLog
 
     if path is None:
         return nullcontext(None)
     try:
-        return (FillLog if flag == "--fills" else EquityLog)(path, instruments)
+        return report(path, instruments)
     except CsvReportError as exc:
         raise UserError(f"{flag}: {exc}") from None
 

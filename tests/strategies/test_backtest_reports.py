@@ -137,3 +137,15 @@ def test_a_failed_run_leaves_neither_the_file_nor_its_part(tmp_path):
             raise RuntimeError("the replay failed")
     assert out.read_text() == "an earlier run's fills\n"  # untouched: the new file never replaced it
     assert [p.name for p in tmp_path.iterdir()] == ["fills.csv"]
+
+
+def test_a_report_may_not_replace_a_recording_or_the_other_report(exchange_recording, tmp_path):
+    files = [str(p) for p in exchange_recording]
+    before = exchange_recording[0].read_bytes()
+    with pytest.raises(UserError, match="is a recording this run reads"):
+        command.run(parse(*files, "--strategy", "market_maker", "--fills", files[0]))
+    assert exchange_recording[0].read_bytes() == before
+    same = str(tmp_path / "report.csv")
+    with pytest.raises(UserError, match="--equity .* is the --fills report too"):
+        command.run(parse(*files, "--strategy", "market_maker", "--fills", same, "--equity", same))
+    assert list(tmp_path.iterdir()) == []
