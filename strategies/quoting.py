@@ -13,6 +13,7 @@ from typing import Iterable, NamedTuple
 
 from orderbook.instrument import UNITS_PER_ONE, Instrument
 from strategies.base import StrategyContext, require
+from strategies.latency import MS
 from strategies.orders import CancelOrder, Intent, Order, OrderStatus, OrderType, PlaceOrder, Side, TimeInForce
 
 
@@ -44,9 +45,6 @@ class _Settled:
         self.count = count
         self.live = live
         self.expires = expires
-
-
-_NS_PER_MS = 1_000_000
 
 
 def validate_quoting(params, name: str) -> None:
@@ -86,7 +84,7 @@ class QuoteSync:
 
     def configure_from(self, params) -> None:
         """Take the quoting settings of changed strategy params."""
-        self.configure(params.refresh_tolerance_ticks, params.max_order_age_ms * _NS_PER_MS, params.post_only,
+        self.configure(params.refresh_tolerance_ticks, params.max_order_age_ms * MS, params.post_only,
                        params.refresh_tolerance_bps)
 
     def configure(self, tolerance_ticks: int, max_age_ns: int, post_only: bool, tolerance_bps: float = 0.0) -> None:
