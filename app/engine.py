@@ -29,7 +29,7 @@ from feeds.pipeline import (
 from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
 from strategies.activity import Activity, ActivityLog
-from strategies.base import ParameterError
+from strategies.parameters import ParameterError
 from strategies.matching import PaperMatcher
 from strategies.portfolio import Portfolio
 from strategies.registry import create_strategy

@@ -30,11 +30,12 @@ import numpy as np
 
 from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
-from strategies.base import Parameters, Strategy, StrategyContext, require
+from strategies.base import Strategy, StrategyContext
 from strategies.estimators import NS_PER_S, ArrivalEstimator, EwmaVolatility, TradeGrouper
 from strategies.market_maker import ladder, post_only_prices
 from strategies.orders import Fill, Intent, Side
-from strategies.quoting import Quote, QuoteSync, auto_order_lots, mid_ticks, validate_quoting
+from strategies.parameters import MS_MAX, S_MAX, Parameters, choice, integer, number
+from strategies.quoting import Quote, QuoteSync, QuotingParams, auto_order_lots, mid_ticks
 
 NS_PER_MS = 1_000_000
 
@@ -54,51 +55,31 @@ def implied_k(gamma, spread):
     return gamma / np.expm1(gamma * spread / 2.0)
 
 
+ESTIMATE = "estimate online"
+
+
 @dataclass(frozen=True)
-class AvellanedaStoikovParams(Parameters):
+class AvellanedaStoikovParams(QuotingParams):
     """gamma: risk aversion, 1/(bp * order size). sigma (bps/sqrt(s)), k (1/bp), A (1/s per
     side): 0 = estimate online. horizon: "rolling" (T - t = horizon_s) or "finite" (sessions of
     horizon_s, T - t counting down). Volatility: EWMA over vol_span samples taken at least
     vol_sample_ms apart; quoting starts after min_vol_samples. Arrivals: decayed with
     arrival_halflife_s; the online k replaces the book-implied one after min_arrivals market
-    orders. Sizes in lots (order_lots 0 = minimum notional); max_inventory_lots 0 = no
-    strategy-side cap."""
+    orders. The shared quoting settings (order size, inventory cap, refresh tolerance, order
+    age, post-only) are QuotingParams'."""
 
-    gamma: float = 0.01
-    sigma: float = 0.0
-    k: float = 0.0
-    A: float = 0.0
-    horizon: str = "rolling"
-    horizon_s: float = 60.0
-    vol_span: int = 60
-    vol_sample_ms: int = 500
-    min_vol_samples: int = 5
-    arrival_halflife_s: float = 600.0
-    min_arrivals: int = 30
-    order_lots: int = 0
-    max_inventory_lots: int = 0
-    refresh_tolerance_ticks: int = 1
-    refresh_tolerance_bps: float = 0.0
-    max_order_age_ms: int = 30_000
-    post_only: bool = True
-
-    def validate(self) -> None:
-        name = type(self).__name__
-        require(math.isfinite(self.gamma) and self.gamma > 0, f"{name}: gamma must be > 0, got {self.gamma}")
-        require(math.isfinite(self.sigma) and self.sigma >= 0, f"{name}: sigma must be >= 0 (0 = estimate online), got {self.sigma}")
-        require(math.isfinite(self.k) and self.k >= 0, f"{name}: k must be >= 0 (0 = estimate online), got {self.k}")
-        require(math.isfinite(self.A) and self.A >= 0, f"{name}: A must be >= 0 (0 = estimate online), got {self.A}")
-        require(
-            self.horizon in ("rolling", "finite"),
-            f"{name}: horizon must be 'rolling' or 'finite', got {self.horizon!r}",
-        )
-        require(math.isfinite(self.horizon_s) and self.horizon_s > 0, f"{name}: horizon_s must be > 0 seconds, got {self.horizon_s}")
-        require(self.vol_span >= 1, f"{name}: vol_span must be >= 1 sample, got {self.vol_span}")
-        require(self.vol_sample_ms >= 1, f"{name}: vol_sample_ms must be >= 1, got {self.vol_sample_ms}")
-        require(self.min_vol_samples >= 1, f"{name}: min_vol_samples must be >= 1, got {self.min_vol_samples}")
-        require(self.arrival_halflife_s > 0, f"{name}: arrival_halflife_s must be > 0, got {self.arrival_halflife_s}")
-        require(self.min_arrivals >= 1, f"{name}: min_arrivals must be >= 1, got {self.min_arrivals}")
-        validate_quoting(self, name)
+    # Lower ends keep every term of the quote finite: 2/gamma, ln(1 + gamma/k), sessions of >= 1 s.
+    gamma: float = number(0.01, 1e-6, 1_000, "1/(bp x order size)")
+    sigma: float = number(0.0, 1e-6, 1_000, "bps/sqrt(s)", zero=ESTIMATE)
+    k: float = number(0.0, 1e-6, 1_000, "1/bp", zero=ESTIMATE)
+    A: float = number(0.0, 1e-6, 1_000_000, "1/s", zero=ESTIMATE)
+    horizon: str = choice("rolling", "rolling", "finite")
+    horizon_s: float = number(60.0, 1, S_MAX, "s")
+    vol_span: int = integer(60, 1, 1_000_000, "samples")
+    vol_sample_ms: int = integer(500, 1, MS_MAX, "ms")
+    min_vol_samples: int = integer(5, 1, 1_000_000, "samples")
+    arrival_halflife_s: float = number(600.0, 1, S_MAX, "s")
+    min_arrivals: int = integer(30, 1, 1_000_000, "market orders")
 
 
 class AvellanedaStoikovQuoter(Strategy):

@@ -6,7 +6,7 @@ randomness through the ``numpy.random.Generator`` it is built with, so a run is 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
@@ -15,76 +15,7 @@ from orderbook.book import OrderBook
 from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
 from strategies.orders import Fill, Intent, Order
-
-
-class ParameterError(ValueError):
-    """A strategy or risk parameter that is unknown, of the wrong type, or out of range."""
-
-
-@dataclass(frozen=True)
-class Parameters:
-    """Base for frozen parameter sets. Subclasses add fields and override ``validate``."""
-
-    def validate(self) -> None:
-        """Raise ParameterError with a clear message when a value is out of range."""
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "Parameters":
-        """Build from strings or numbers (CLI ``k=v`` pairs, control-panel JSON), then validate."""
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ParameterError(
-                f"{cls.__name__}: unknown parameter(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(known))}"
-            )
-        defaults = cls()
-        converted = {}
-        for name, raw in values.items():
-            current = getattr(defaults, name)
-            converted[name] = _coerce(cls.__name__, name, raw, current)
-        params = cls(**converted)
-        params.validate()
-        return params
-
-    def replace(self, **changes: Any) -> "Parameters":
-        merged = {f.name: getattr(self, f.name) for f in fields(self)}
-        merged.update(changes)
-        return type(self).from_mapping(merged)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-def _coerce(owner: str, name: str, raw: Any, current: Any) -> Any:
-    kind = type(current)
-    try:
-        if kind is bool:
-            if isinstance(raw, str):
-                lowered = raw.strip().lower()
-                if lowered in ("1", "true", "yes", "on"):
-                    return True
-                if lowered in ("0", "false", "no", "off"):
-                    return False
-                raise ValueError(raw)
-            return bool(raw)
-        if kind is int:
-            if isinstance(raw, float) and not raw.is_integer():
-                raise ValueError(raw)
-            return int(raw)
-        if kind is float:
-            return float(raw)
-        if current is None:
-            return None if raw in (None, "", "none", "None") else float(raw)
-        return kind(raw)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{owner}: {name}={raw!r} is not a valid {kind.__name__}") from None
-
-
-def require(condition: bool, message: str) -> None:
-    """Parameter check helper: raise ParameterError(message) unless condition holds."""
-    if not condition:
-        raise ParameterError(message)
+from strategies.parameters import Parameters
 
 
 @dataclass(slots=True)

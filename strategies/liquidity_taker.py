@@ -25,9 +25,10 @@ import numpy as np
 
 from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
-from strategies.base import Parameters, Strategy, StrategyContext, require
+from strategies.base import Strategy, StrategyContext
 from strategies.filters import order_rejection
 from strategies.orders import Fill, Intent, OrderType, PlaceOrder, Side, TimeInForce
+from strategies.parameters import BPS_MAX, LOTS_MAX, MS_MAX, TICKS_MAX, Parameters, choice, flag, integer, number, require
 from strategies.quoting import auto_order_lots, mid_ticks
 from strategies.signals import Momentum, TradeFlow, book_imbalance
 
@@ -42,43 +43,28 @@ class LiquidityTakerParams(Parameters):
     order_type "ioc" (limit, slippage_ticks through the touch) or "market"; order_lots 0 =
     minimum notional."""
 
-    imbalance_levels: int = 5
-    imbalance_threshold: float = 0.3
-    flow_window_ms: int = 5_000
-    flow_threshold: float = 0.3
-    momentum_window_ms: int = 5_000
-    momentum_threshold_bps: float = 0.0
-    take_profit_bps: float = 10.0
-    stop_loss_bps: float = 10.0
-    time_stop_ms: int = 60_000
-    cooldown_ms: int = 5_000
-    retry_ms: int = 200
-    order_lots: int = 0
-    order_type: str = "ioc"
-    slippage_ticks: int = 2
-    allow_short: bool = True
+    imbalance_levels: int = integer(5, 1, 100, "levels")
+    imbalance_threshold: float = number(0.3, 0, 1)
+    flow_window_ms: int = integer(5_000, 1, MS_MAX, "ms")
+    flow_threshold: float = number(0.3, 0, 1)
+    momentum_window_ms: int = integer(5_000, 1, MS_MAX, "ms")
+    momentum_threshold_bps: float = number(0.0, 0, BPS_MAX, "bps")
+    take_profit_bps: float = number(10.0, 0, BPS_MAX, "bps", lo_open=True)
+    stop_loss_bps: float = number(10.0, 0, BPS_MAX, "bps", lo_open=True)
+    time_stop_ms: int = integer(60_000, 0, MS_MAX, "ms")
+    cooldown_ms: int = integer(5_000, 0, MS_MAX, "ms")
+    retry_ms: int = integer(200, 0, MS_MAX, "ms")
+    order_lots: int = integer(0, 0, LOTS_MAX, "lots")
+    order_type: str = choice("ioc", "ioc", "market")
+    slippage_ticks: int = integer(2, 0, TICKS_MAX, "ticks")
+    allow_short: bool = flag(True)
 
     def validate(self) -> None:
-        name = type(self).__name__
-        require(1 <= self.imbalance_levels <= 100, f"{name}: imbalance_levels must be 1..100, got {self.imbalance_levels}")
-        require(0 <= self.imbalance_threshold <= 1, f"{name}: imbalance_threshold must be in [0, 1], got {self.imbalance_threshold}")
-        require(self.flow_window_ms >= 1, f"{name}: flow_window_ms must be >= 1, got {self.flow_window_ms}")
-        require(0 <= self.flow_threshold <= 1, f"{name}: flow_threshold must be in [0, 1], got {self.flow_threshold}")
-        require(self.momentum_window_ms >= 1, f"{name}: momentum_window_ms must be >= 1, got {self.momentum_window_ms}")
-        require(self.momentum_threshold_bps >= 0, f"{name}: momentum_threshold_bps must be >= 0, got {self.momentum_threshold_bps}")
         require(
             self.imbalance_threshold > 0 or self.flow_threshold > 0 or self.momentum_threshold_bps > 0,
-            f"{name}: enable at least one entry signal "
+            f"{type(self).__name__}: enable at least one entry signal "
             "(imbalance_threshold, flow_threshold or momentum_threshold_bps > 0)",
         )
-        require(self.take_profit_bps > 0, f"{name}: take_profit_bps must be > 0, got {self.take_profit_bps}")
-        require(self.stop_loss_bps > 0, f"{name}: stop_loss_bps must be > 0, got {self.stop_loss_bps}")
-        require(self.time_stop_ms >= 0, f"{name}: time_stop_ms must be >= 0 (0 = none), got {self.time_stop_ms}")
-        require(self.cooldown_ms >= 0, f"{name}: cooldown_ms must be >= 0, got {self.cooldown_ms}")
-        require(self.retry_ms >= 0, f"{name}: retry_ms must be >= 0, got {self.retry_ms}")
-        require(self.order_lots >= 0, f"{name}: order_lots must be >= 0 (0 = minimum notional), got {self.order_lots}")
-        require(self.order_type in ("ioc", "market"), f"{name}: order_type must be 'ioc' or 'market', got {self.order_type!r}")
-        require(self.slippage_ticks >= 0, f"{name}: slippage_ticks must be >= 0, got {self.slippage_ticks}")
 
 
 class LiquidityTaker(Strategy):

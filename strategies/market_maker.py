@@ -17,9 +17,10 @@ from typing import ClassVar
 import numpy as np
 
 from orderbook.instrument import Instrument
-from strategies.base import Parameters, Strategy, StrategyContext, require
+from strategies.base import Strategy, StrategyContext
 from strategies.orders import Fill, Intent, Side
-from strategies.quoting import Quote, QuoteSync, auto_order_lots, mid_ticks, validate_quoting
+from strategies.parameters import BPS_MAX, LOTS_MAX, TICKS_MAX, Parameters, integer, number, require
+from strategies.quoting import Quote, QuoteSync, QuotingParams, auto_order_lots, mid_ticks
 
 _new_quote = partial(tuple.__new__, Quote)  # Quote((tag, side, price, qty)) without NamedTuple's Python __new__
 
@@ -30,38 +31,25 @@ _ceil = math.ceil
 
 
 @dataclass(frozen=True)
-class MarketMakerParams(Parameters):
-    """spread_ticks > 0 overrides spread_bps. Sizes and inventories in lots; order_lots 0 = the
-    smallest size passing minNotional/minQty at the first mid seen. skew_ticks: centre shift per
-    order size of inventory away from the target. max_inventory_lots 0 = no strategy-side cap.
-    max_order_age_ms 0 = orders never expire."""
+class MarketMakerParams(QuotingParams):
+    """spread_ticks > 0 overrides spread_bps. Sizes and inventories in lots. skew_ticks: centre
+    shift per order size of inventory away from the target. The shared quoting settings
+    (order size, inventory cap, refresh tolerance, order age, post-only) are QuotingParams'."""
 
-    spread_bps: float = 10.0
-    spread_ticks: int = 0
-    levels: int = 1
-    level_spacing_ticks: int = 1
-    order_lots: int = 0
-    inventory_target_lots: int = 0
-    skew_ticks: float = 1.0
-    max_skew_ticks: int = 100
-    max_inventory_lots: int = 0
-    refresh_tolerance_ticks: int = 1
-    refresh_tolerance_bps: float = 0.0
-    max_order_age_ms: int = 30_000
-    post_only: bool = True
+    spread_bps: float = number(10.0, 0, BPS_MAX, "bps")
+    spread_ticks: int = integer(0, 0, TICKS_MAX, "ticks")
+    levels: int = integer(1, 1, 50, "levels")
+    level_spacing_ticks: int = integer(1, 1, TICKS_MAX, "ticks")
+    inventory_target_lots: int = integer(0, -LOTS_MAX, LOTS_MAX, "lots")
+    skew_ticks: float = number(1.0, 0, TICKS_MAX, "ticks per order size")
+    max_skew_ticks: int = integer(100, 0, TICKS_MAX, "ticks")
 
     def validate(self) -> None:
         name = type(self).__name__
-        validate_quoting(self, name)
-        require(self.spread_ticks >= 0, f"{name}: spread_ticks must be >= 0, got {self.spread_ticks}")
         require(
             self.spread_ticks > 0 or self.spread_bps > 0,
             f"{name}: spread_bps must be > 0 (or set spread_ticks > 0), got {self.spread_bps}",
         )
-        require(1 <= self.levels <= 50, f"{name}: levels must be 1..50, got {self.levels}")
-        require(self.level_spacing_ticks >= 1, f"{name}: level_spacing_ticks must be >= 1, got {self.level_spacing_ticks}")
-        require(self.skew_ticks >= 0, f"{name}: skew_ticks must be >= 0, got {self.skew_ticks}")
-        require(self.max_skew_ticks >= 0, f"{name}: max_skew_ticks must be >= 0, got {self.max_skew_ticks}")
         require(
             self.max_inventory_lots == 0 or abs(self.inventory_target_lots) < self.max_inventory_lots,
             f"{name}: |inventory_target_lots| ({self.inventory_target_lots}) must be below "

@@ -9,12 +9,14 @@ the cancel latency runs.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
 from orderbook.instrument import UNITS_PER_ONE, Instrument
-from strategies.base import StrategyContext, require
+from strategies.base import StrategyContext
 from strategies.latency import MS
 from strategies.orders import CancelOrder, Intent, Order, OrderStatus, OrderType, PlaceOrder, Side, TimeInForce
+from strategies.parameters import BPS_MAX, LOTS_MAX, MS_MAX, TICKS_MAX, Parameters, flag, integer, number
 
 
 class Quote(NamedTuple):
@@ -47,15 +49,19 @@ class _Settled:
         self.expires = expires
 
 
-def validate_quoting(params, name: str) -> None:
-    """The checks of the settings every quoter shares: order size, inventory cap, refresh tolerance, order age."""
-    require(params.order_lots >= 0, f"{name}: order_lots must be >= 0 (0 = minimum notional), got {params.order_lots}")
-    require(params.max_inventory_lots >= 0, f"{name}: max_inventory_lots must be >= 0, got {params.max_inventory_lots}")
-    require(params.refresh_tolerance_bps >= 0,
-            f"{name}: refresh_tolerance_bps must be >= 0, got {params.refresh_tolerance_bps}")
-    require(params.refresh_tolerance_ticks >= 0,
-            f"{name}: refresh_tolerance_ticks must be >= 0, got {params.refresh_tolerance_ticks}")
-    require(params.max_order_age_ms >= 0, f"{name}: max_order_age_ms must be >= 0, got {params.max_order_age_ms}")
+@dataclass(frozen=True)
+class QuotingParams(Parameters):
+    """The settings every quoter shares. Sizes in lots: order_lots 0 = the smallest size passing
+    minNotional/minQty at the first mid seen; max_inventory_lots 0 = no strategy-side cap. A
+    resting order is kept while within refresh_tolerance_ticks (or _bps of the mid, whichever is
+    wider) of the wanted price; max_order_age_ms 0 = orders never expire."""
+
+    order_lots: int = integer(0, 0, LOTS_MAX, "lots")
+    max_inventory_lots: int = integer(0, 0, LOTS_MAX, "lots")
+    refresh_tolerance_ticks: int = integer(1, 0, TICKS_MAX, "ticks")
+    refresh_tolerance_bps: float = number(0.0, 0, BPS_MAX, "bps")
+    max_order_age_ms: int = integer(30_000, 0, MS_MAX, "ms")
+    post_only: bool = flag(True)
 
 
 class QuoteSync:

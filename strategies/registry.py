@@ -7,7 +7,8 @@ import numpy as np
 
 from orderbook.instrument import Instrument
 from strategies.avellaneda_stoikov import AvellanedaStoikovQuoter
-from strategies.base import Parameters, ParameterError, Strategy
+from strategies.base import Strategy
+from strategies.parameters import Parameters, ParameterError
 from strategies.liquidity_taker import LiquidityTaker
 from strategies.market_maker import MarketMaker
 

@@ -21,12 +21,12 @@ times in ns of event time. A limit of 0 disables it.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import Enum
 
-from strategies.base import Parameters, StrategyContext, require
+from strategies.base import StrategyContext
 from strategies.orders import CancelAll, CancelOrder, Intent, OrderStatus, OrderType, PlaceOrder, Side
+from strategies.parameters import BPS_MAX, LOTS_MAX, MONEY_MAX, MS_MAX, Parameters, integer, number
 from strategies.touch import best_prices
 
 NS_PER_MS = 1_000_000
@@ -53,27 +53,15 @@ class RiskLimits(Parameters):
     currency; max_orders_per_sec a sustained rate (burst of the same size); price_collar_bps
     around the mid; max_book_age_ms the stale-data limit. 0 disables a limit."""
 
-    max_position: int = 0
-    max_notional: float = 0.0
-    max_order_qty: int = 0
-    max_open_orders: int = 50
-    max_orders_per_sec: float = 20.0
-    price_collar_bps: float = 500.0
-    max_book_age_ms: int = 30_000
-    max_drawdown: float = 0.0
-    max_daily_loss: float = 0.0
-
-    def validate(self) -> None:
-        name = type(self).__name__
-        for field_name in (
-            "max_position", "max_notional", "max_order_qty", "max_open_orders", "max_orders_per_sec",
-            "price_collar_bps", "max_book_age_ms", "max_drawdown", "max_daily_loss",
-        ):
-            value = getattr(self, field_name)
-            require(
-                math.isfinite(value) and value >= 0,
-                f"{name}: {field_name} must be >= 0 (0 disables it), got {value}",
-            )
+    max_position: int = integer(0, 0, LOTS_MAX, "lots")
+    max_notional: float = number(0.0, 0, MONEY_MAX, "quote")
+    max_order_qty: int = integer(0, 0, LOTS_MAX, "lots")
+    max_open_orders: int = integer(50, 0, 10_000, "orders")
+    max_orders_per_sec: float = number(20.0, 0, 10_000, "orders/s")
+    price_collar_bps: float = number(500.0, 0, BPS_MAX, "bps")
+    max_book_age_ms: int = integer(30_000, 0, MS_MAX, "ms")
+    max_drawdown: float = number(0.0, 0, MONEY_MAX, "quote")
+    max_daily_loss: float = number(0.0, 0, MONEY_MAX, "quote")
 
 
 class RiskManager:

@@ -18,10 +18,11 @@ from orderbook.book import OrderBook
 from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
 from strategies.activity import Activity
-from strategies.base import ParameterError, Strategy, StrategyContext
+from strategies.base import Strategy, StrategyContext
 from strategies.filters import DUPLICATE_ORDER, UNKNOWN_ORDER
 from strategies.matching import OrderEvent, PaperMatcher
 from strategies.orders import CancelAll, CancelOrder, Fill, Intent, Order, OrderStatus, PlaceOrder, Side, TimeInForce
+from strategies.parameters import ParameterError
 from strategies.portfolio import DAY_NS, Portfolio, average_cost
 from strategies.risk import RiskManager
 from strategies.touch import best_prices

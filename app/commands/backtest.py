@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from app.fill_log import FillLog
     from feeds.recording import RecordingError, read_recordings
     from strategies.backtest import BacktestConfig
-    from strategies.base import ParameterError
+    from strategies.parameters import ParameterError
     from strategies.fees import FeeSchedule
     from strategies.latency import LatencyModel
 

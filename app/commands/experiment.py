@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.cli import UserError
-    from strategies.base import ParameterError
+    from strategies.parameters import ParameterError
     from strategies.experiments import avellaneda_stoikov as experiment
 
     if args.paths > 1_000_000:

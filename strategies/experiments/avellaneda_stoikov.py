@@ -56,7 +56,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from strategies.avellaneda_stoikov import optimal_spread, reservation_price
-from strategies.base import Parameters, require
+from strategies.parameters import Parameters, choice, integer, number, require
 
 # Tables 1-3 of the paper (1000 simulations each).
 PUBLISHED_PATHS = 1000
@@ -83,27 +83,20 @@ class SimulationSetup(Parameters):
     """The paper's parameters; paths: number of simulated days. benchmark_spread: "stationary"
     ((2/gamma) ln(1 + gamma/k), the paper's) or "average" (time average of the A–S spread)."""
 
-    gamma: float = 0.1
-    s0: float = 100.0
-    horizon: float = 1.0
-    sigma: float = 2.0
-    dt: float = 0.005
-    k: float = 1.5
-    A: float = 140.0
-    paths: int = 1000
-    benchmark_spread: str = "stationary"
+    gamma: float = number(0.1, 0, 1_000, "1/(price x share)", lo_open=True)
+    s0: float = number(100.0, 0, 1e9, "price", lo_open=True)
+    horizon: float = number(1.0, 0, 1_000, "time units", lo_open=True)
+    sigma: float = number(2.0, 0, 1e6, "price/sqrt(time)", lo_open=True)
+    dt: float = number(0.005, 0, 1_000, "time units", lo_open=True)
+    k: float = number(1.5, 0, 1e6, "1/price", lo_open=True)
+    A: float = number(140.0, 0, 1e6, "1/time", lo_open=True)
+    paths: int = integer(1000, 1, 1_000_000, "paths")
+    benchmark_spread: str = choice("stationary", "stationary", "average")
 
     def validate(self) -> None:
         name = type(self).__name__
-        for field_name in ("gamma", "s0", "horizon", "sigma", "dt", "k", "A"):
-            value = getattr(self, field_name)
-            require(math.isfinite(value) and value > 0, f"{name}: {field_name} must be > 0, got {value}")
         require(self.dt <= self.horizon, f"{name}: dt ({self.dt}) must not exceed the horizon ({self.horizon})")
-        require(1 <= self.paths <= 1_000_000, f"{name}: paths must be 1..1000000, got {self.paths}")
-        require(
-            self.benchmark_spread in ("stationary", "average"),
-            f"{name}: benchmark_spread must be 'stationary' or 'average', got {self.benchmark_spread!r}",
-        )
+        require(self.steps <= 10_000_000, f"{name}: horizon / dt must be at most 10000000 steps, got {self.steps}")
 
     @property
     def steps(self) -> int:

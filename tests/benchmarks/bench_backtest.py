@@ -44,7 +44,8 @@ from feeds.recording import read_recordings
 from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
 from strategies.backtest import Backtest, BacktestConfig, BacktestGroup
-from strategies.base import Parameters, Strategy
+from strategies.base import Strategy
+from strategies.parameters import Parameters
 from strategies.registry import STRATEGIES as REGISTERED, register
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "binance"

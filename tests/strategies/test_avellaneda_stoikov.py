@@ -16,7 +16,8 @@ from strategies.avellaneda_stoikov import (
     optimal_spread,
     reservation_price,
 )
-from strategies.base import ParameterError, StrategyContext
+from strategies.base import StrategyContext
+from strategies.parameters import ParameterError
 from strategies.estimators import ArrivalEstimator, EwmaVolatility, TradeGrouper
 from strategies.orders import CancelOrder, PlaceOrder, Side
 
@@ -253,16 +254,16 @@ def test_state_is_json_safe():
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"gamma": 0}, "gamma must be > 0"),
-        ({"gamma": -1}, "gamma must be > 0"),
-        ({"sigma": -0.1}, "sigma must be >= 0"),
-        ({"k": -1}, "k must be >= 0"),
-        ({"A": -1}, "A must be >= 0"),
-        ({"horizon": "weekly"}, "horizon must be 'rolling' or 'finite'"),
-        ({"horizon_s": 0}, "horizon_s must be > 0"),
-        ({"vol_span": 0}, "vol_span must be >= 1"),
-        ({"min_arrivals": 0}, "min_arrivals must be >= 1"),
-        ({"gamma": "lots"}, "gamma='lots' is not a valid float"),
+        ({"gamma": 0}, "gamma must be a number in [1e-06, 1000]"),
+        ({"gamma": -1}, "gamma must be a number in [1e-06, 1000]"),
+        ({"sigma": -0.1}, "sigma must be 0 (estimate online) or a number in [1e-06, 1000] bps/sqrt(s), got -0.1"),
+        ({"k": -1}, "k must be 0 (estimate online) or a number in [1e-06, 1000] 1/bp"),
+        ({"A": -1}, "A must be 0 (estimate online) or a number in [1e-06, 1000000] 1/s"),
+        ({"horizon": "weekly"}, "horizon must be one of 'rolling', 'finite', got 'weekly'"),
+        ({"horizon_s": 0}, "horizon_s must be a number in [1, 604800] s"),
+        ({"vol_span": 0}, "vol_span must be an integer in [1, 1000000]"),
+        ({"min_arrivals": 0}, "min_arrivals must be an integer in [1, 1000000]"),
+        ({"gamma": "lots"}, "gamma must be a number in [1e-06, 1000] 1/(bp x order size), got 'lots'"),
     ],
 )
 def test_parameter_errors_are_clear(values, message):

@@ -14,7 +14,7 @@ import pytest
 
 import strategies.avellaneda_stoikov as live
 from app.commands import experiment as command
-from strategies.base import ParameterError
+from strategies.parameters import ParameterError
 from strategies.experiments import avellaneda_stoikov as paper
 
 PATHS = 10_000
@@ -155,11 +155,11 @@ def test_average_benchmark_option_uses_the_inventory_strategys_mean_spread():
 
 
 def test_setup_validation():
-    with pytest.raises(ParameterError, match="gamma must be > 0"):
+    with pytest.raises(ParameterError, match=r"gamma must be a number in \(0, 1000\]"):
         paper.SimulationSetup.from_mapping({"gamma": 0})
-    with pytest.raises(ParameterError, match="paths must be 1..1000000"):
+    with pytest.raises(ParameterError, match=r"paths must be an integer in \[1, 1000000\]"):
         paper.SimulationSetup.from_mapping({"paths": 0})
-    with pytest.raises(ParameterError, match="benchmark_spread must be 'stationary' or 'average'"):
+    with pytest.raises(ParameterError, match="benchmark_spread must be one of 'stationary', 'average'"):
         paper.SimulationSetup.from_mapping({"benchmark_spread": "median"})
     assert paper.published(0.5) is None
     assert paper.published(0.1)["paths"] == 1000

@@ -7,7 +7,8 @@ import pytest
 from orderbook.book import OrderBook
 from orderbook.instrument import UNITS_PER_ONE, Instrument
 from orderbook.trades import TradeTick
-from strategies.base import ParameterError, StrategyContext
+from strategies.base import StrategyContext
+from strategies.parameters import ParameterError
 from strategies.liquidity_taker import LiquidityTaker, LiquidityTakerParams
 from strategies.orders import (
     Fill,
@@ -249,13 +250,13 @@ def test_momentum_uses_the_mid_a_full_window_ago():
     ("values", "message"),
     [
         ({"imbalance_threshold": 0, "flow_threshold": 0, "momentum_threshold_bps": 0}, "enable at least one entry signal"),
-        ({"imbalance_threshold": 1.5}, "imbalance_threshold must be in [0, 1]"),
-        ({"take_profit_bps": 0}, "take_profit_bps must be > 0"),
-        ({"stop_loss_bps": -1}, "stop_loss_bps must be > 0"),
-        ({"order_type": "fok"}, "order_type must be 'ioc' or 'market'"),
-        ({"cooldown_ms": -1}, "cooldown_ms must be >= 0"),
-        ({"imbalance_levels": 0}, "imbalance_levels must be 1..100"),
-        ({"allow_short": "maybe"}, "allow_short='maybe' is not a valid bool"),
+        ({"imbalance_threshold": 1.5}, "imbalance_threshold must be a number in [0, 1], got 1.5"),
+        ({"take_profit_bps": 0}, "take_profit_bps must be a number in (0, 10000] bps"),
+        ({"stop_loss_bps": -1}, "stop_loss_bps must be a number in (0, 10000] bps"),
+        ({"order_type": "fok"}, "order_type must be one of 'ioc', 'market'"),
+        ({"cooldown_ms": -1}, "cooldown_ms must be an integer in [0, 604800000] ms"),
+        ({"imbalance_levels": 0}, "imbalance_levels must be an integer in [1, 100]"),
+        ({"allow_short": "maybe"}, "allow_short must be true or false, got 'maybe'"),
     ],
 )
 def test_parameter_errors_are_clear(values, message):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from orderbook.book import OrderBook
-from strategies.base import ParameterError, StrategyContext
+from strategies.base import StrategyContext
+from strategies.parameters import ParameterError
 from strategies.market_maker import MarketMaker, MarketMakerParams
 from strategies.orders import (
     CancelOrder,
@@ -234,14 +235,14 @@ def test_one_sided_book_places_nothing():
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"levels": 0}, "levels must be 1..50"),
+        ({"levels": 0}, "levels must be an integer in [1, 50]"),
         ({"spread_ticks": 0, "spread_bps": 0}, "spread_bps must be > 0"),
-        ({"spread_ticks": -1}, "spread_ticks must be >= 0"),
-        ({"level_spacing_ticks": 0}, "level_spacing_ticks must be >= 1"),
-        ({"refresh_tolerance_ticks": -1}, "refresh_tolerance_ticks must be >= 0"),
-        ({"max_order_age_ms": -5}, "max_order_age_ms must be >= 0"),
+        ({"spread_ticks": -1}, "spread_ticks must be an integer in [0, 1000000000] ticks"),
+        ({"level_spacing_ticks": 0}, "level_spacing_ticks must be an integer in [1, 1000000000] ticks"),
+        ({"refresh_tolerance_ticks": -1}, "refresh_tolerance_ticks must be an integer in [0, 1000000000] ticks"),
+        ({"max_order_age_ms": -5}, "max_order_age_ms must be an integer in [0, 604800000] ms"),
         ({"max_inventory_lots": 100, "inventory_target_lots": 100}, "must be below max_inventory_lots"),
-        ({"levels": "two"}, "levels='two' is not a valid int"),
+        ({"levels": "two"}, "levels must be an integer in [1, 50] levels, got 'two'"),
         ({"spred_bps": 5}, "unknown parameter(s) spred_bps"),
     ],
 )
@@ -280,5 +281,5 @@ def test_refresh_tolerance_in_bps_scales_to_the_price():
 
 
 def test_refresh_tolerance_bps_is_validated():
-    with pytest.raises(ParameterError, match="refresh_tolerance_bps must be >= 0"):
+    with pytest.raises(ParameterError, match=r"refresh_tolerance_bps must be a number in \[0, 10000\] bps"):
         maker(refresh_tolerance_bps=-1)

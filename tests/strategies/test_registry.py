@@ -6,7 +6,7 @@ import pytest
 
 from orderbook.instrument import Instrument
 from strategies.avellaneda_stoikov import AvellanedaStoikovParams, AvellanedaStoikovQuoter
-from strategies.base import ParameterError
+from strategies.parameters import ParameterError
 from strategies.liquidity_taker import LiquidityTaker
 from strategies.market_maker import MarketMaker, MarketMakerParams
 from strategies.registry import STRATEGIES, build_params, create_strategy, register, strategy_class, strategy_names
@@ -47,7 +47,7 @@ def test_unknown_names_and_bad_parameters_are_clear_errors():
         create_strategy("grid", INST)
     with pytest.raises(ParameterError, match=r"MarketMakerParams: unknown parameter\(s\) gamma"):
         create_strategy("market_maker", INST, {"gamma": "1"})
-    with pytest.raises(ParameterError, match="levels must be 1..50"):
+    with pytest.raises(ParameterError, match=r"levels must be an integer in \[1, 50\]"):
         build_params("market_maker", {"levels": 0})
     with pytest.raises(ParameterError, match="expected MarketMakerParams, got AvellanedaStoikovParams"):
         create_strategy("market_maker", INST, AvellanedaStoikovParams())

@@ -5,7 +5,8 @@ import pytest
 
 from orderbook.book import OrderBook
 from orderbook.instrument import Instrument
-from strategies.base import ParameterError, StrategyContext
+from strategies.base import StrategyContext
+from strategies.parameters import ParameterError
 from strategies.orders import CancelAll, CancelOrder, Order, OrderStatus, OrderType, PlaceOrder, Side, TimeInForce
 from strategies.risk import NS_PER_DAY, RiskLimits, RiskManager, RiskState
 
@@ -251,10 +252,10 @@ def test_update_limits_is_an_event_and_applies_at_once():
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"max_position": -1}, "max_position must be >= 0 (0 disables it), got -1"),
-        ({"max_notional": -5}, "max_notional must be >= 0"),
-        ({"price_collar_bps": float("nan")}, "price_collar_bps must be >= 0"),
-        ({"max_orders_per_sec": "fast"}, "max_orders_per_sec='fast' is not a valid float"),
+        ({"max_position": -1}, "max_position must be an integer in [0, 1000000000000] lots, got -1"),
+        ({"max_notional": -5}, "max_notional must be a number in [0, 1000000000000000] quote"),
+        ({"price_collar_bps": float("nan")}, "price_collar_bps must be a number in [0, 10000] bps, got nan"),
+        ({"max_orders_per_sec": "fast"}, "max_orders_per_sec must be a number in [0, 10000] orders/s, got 'fast'"),
         ({"max_drawdwn": 5}, "unknown parameter(s) max_drawdwn"),
     ],
 )

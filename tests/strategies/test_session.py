@@ -10,7 +10,8 @@ from orderbook.book import OrderBook
 from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
 from strategies.activity import ActivityLog
-from strategies.base import Parameters, ParameterError, Strategy, StrategyContext, require
+from strategies.base import Strategy, StrategyContext
+from strategies.parameters import Parameters, ParameterError, integer
 from strategies.fees import FeeSchedule
 from strategies.latency import MS, LatencyModel
 from strategies.matching import PaperMatcher
@@ -27,10 +28,7 @@ T0 = 1_700_000_000_000_000_000
 
 @dataclass(frozen=True)
 class ScriptParams(Parameters):
-    size: int = 10
-
-    def validate(self) -> None:
-        require(self.size > 0, f"ScriptParams: size must be > 0, got {self.size}")
+    size: int = integer(10, 1, 1_000_000, "lots")
 
 
 class Scripted(Strategy):
