@@ -7,6 +7,11 @@ through risk (a block becomes a reject entry) to the matcher.
 
 Several strategies can share a symbol. Each sees only its own open orders and its own position
 (``StrategyContext.position``, average entry); risk sees the symbol's net position and every open order.
+
+Strategy code is not trusted to be bug-free: an exception from any of its calls (on_book, on_trade,
+on_timer, on_fill, state) switches that strategy off on this symbol, cancels its orders and says so
+in the activity feed with the error; the other strategies and the accounting go on. The exceptions
+are kept in ``faults`` for the caller to log with their tracebacks.
 """
 from __future__ import annotations
 
@@ -33,13 +38,15 @@ _BUY = Side.BUY
 _GTC = TimeInForce.GTC
 _STATUS_TEXT = {status: status.value for status in OrderStatus}  # enum .value is a slow property
 _TEXT_CACHE = 10_000  # prices and sizes remembered for activity texts, per session
+MAX_FAULTS = 64  # strategy errors kept until drained: each one switches a strategy off, so few arrive
+FAULT_CHARS = 200  # the longest error text shown in the activity feed and the snapshot
 _MAX_REACTION_DEPTH = 32  # fills answered by orders that fill at once: bounded, never a runaway loop
 
 
 class StrategySlot:
     """A strategy in a session: its switch, its open orders and its own position."""
 
-    __slots__ = ("strategy", "name", "enabled", "ctx", "orders", "position", "avg_price")
+    __slots__ = ("strategy", "name", "enabled", "ctx", "orders", "position", "avg_price", "fault")
 
     def __init__(self, strategy: Strategy, enabled: bool, ctx: StrategyContext) -> None:
         self.strategy = strategy
@@ -50,10 +57,23 @@ class StrategySlot:
         ctx.open_orders = self.orders  # the strategy sees its own open orders, live
         self.position = 0  # signed lots filled by this strategy
         self.avg_price = 0.0  # ticks, average cost of this strategy's open position
+        self.fault = ""  # why the session switched it off after an error ("" = none; cleared on re-enable)
 
     def on_fill(self, fill: Fill) -> None:
         signed = fill.qty if fill.side is _BUY else -fill.qty
         self.position, self.avg_price, _ = average_cost(self.position, self.avg_price, signed, fill.price)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyFault:
+    """A strategy raised: it was switched off on this symbol. ``error`` keeps the exception (and
+    its traceback) for the caller's server-side log; only its one-line text reaches the activity."""
+
+    ts: int
+    symbol: str
+    strategy: str
+    hook: str
+    error: BaseException
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +114,7 @@ class SymbolSession:
         self._by_name: dict[str, StrategySlot] = {}
         self._owner: dict[str, StrategySlot] = {}  # client_id -> slot, for open orders
         self._recent_fills: deque[SessionFill] = deque(maxlen=keep_fills)
+        self.faults: deque[StrategyFault] = deque(maxlen=MAX_FAULTS)  # drained by the caller (drain_faults)
         self._depth = 0
         self._seen_risk_state: Any = None
         self._equity_seen: tuple[float, int] | None = None
@@ -156,9 +177,12 @@ class SymbolSession:
             else:
                 self._drain_risk()
         for slot in self._enabled:
-            intents = slot.strategy.on_book(self._ctx(slot))
-            if intents:
-                self._route(slot, intents)
+            try:
+                intents = slot.strategy.on_book(self._ctx(slot))
+                if intents:
+                    self._route(slot, intents)
+            except Exception as exc:
+                self._fault(slot, "on_book", exc)
 
     def on_trade(self, trade: TradeTick) -> None:
         """A public trade print."""
@@ -171,9 +195,12 @@ class SymbolSession:
         if events:
             self._handle(events)
         for slot in self._trade_listeners:
-            intents = slot.strategy.on_trade(self._ctx(slot), trade)
-            if intents:
-                self._route(slot, intents)
+            try:
+                intents = slot.strategy.on_trade(self._ctx(slot), trade)
+                if intents:
+                    self._route(slot, intents)
+            except Exception as exc:
+                self._fault(slot, "on_trade", exc)
 
     def on_timer(self, now: int) -> None:
         """A periodic tick of event time: orders in flight arrive, risk sees book age and equity, strategies' timers."""
@@ -188,9 +215,12 @@ class SymbolSession:
         self._risk_market(now, self.book_ok, age)
         self._risk_equity_if_changed(now)
         for slot in self._enabled:
-            intents = slot.strategy.on_timer(self._ctx(slot))
-            if intents:
-                self._route(slot, intents)
+            try:
+                intents = slot.strategy.on_timer(self._ctx(slot))
+                if intents:
+                    self._route(slot, intents)
+            except Exception as exc:
+                self._fault(slot, "on_timer", exc)
 
     def on_book_status(self, now: int, synced: bool, stale: bool = False, reason: str = "") -> None:
         """The feed's verdict on the book changed: an unusable book blocks new orders and cancels resting ones."""
@@ -209,12 +239,18 @@ class SymbolSession:
     def strategy_names(self) -> list[str]:
         return [slot.name for slot in self.slots]
 
+    def strategy(self, name: str) -> Strategy:
+        """The running strategy called ``name`` (ParameterError when there is none)."""
+        return self._slot(name).strategy
+
     def set_enabled(self, name: str, enabled: bool) -> None:
         """Start or stop a strategy; stopping cancels its open orders. Unknown name: ParameterError."""
         slot = self._slot(name)
         if slot.enabled == enabled:
             return
         slot.enabled = enabled
+        if enabled:
+            slot.fault = ""
         self._refresh_enabled()
         self._emit(Activity(self.now, self.symbol, "strategy", f"{name} {'started' if enabled else 'stopped'}",
                             {"strategy": name, "enabled": enabled}))
@@ -241,6 +277,12 @@ class SymbolSession:
         if enabled is not None:
             self.set_enabled(slot.name, enabled)
 
+    def drain_faults(self) -> list[StrategyFault]:
+        """The strategy errors since the last call, oldest first (at most MAX_FAULTS kept)."""
+        faults = list(self.faults)
+        self.faults.clear()
+        return faults
+
     def cancel_all(self, reason: str) -> None:
         """Cancel every open order of the symbol (operator or risk action)."""
         if self.matcher.orders:
@@ -261,6 +303,26 @@ class SymbolSession:
         return slot
 
     # -- internals -----------------------------------------------------------------------------
+    def _fault(self, slot: StrategySlot, hook: str, exc: Exception) -> None:
+        """Strategy code raised: switch that strategy off here and cancel its orders; the rest goes on.
+
+        A strategy that raised once has unknown internal state, so it is not called again until
+        someone switches it back on (which clears the fault). Its error text is one line, cut to
+        FAULT_CHARS: the activity feed is public, the traceback stays in ``faults`` for the log.
+        """
+        text = f"{type(exc).__name__}: {exc}"
+        slot.fault = text if len(text) <= FAULT_CHARS else text[: FAULT_CHARS - 3] + "..."
+        self.faults.append(StrategyFault(self.now, self.symbol, slot.name, hook, exc))
+        was_enabled = slot.enabled
+        slot.enabled = False
+        self._refresh_enabled()
+        if was_enabled:
+            self._emit(Activity(self.now, self.symbol, "strategy",
+                                f"{slot.name} stopped: error in {hook}: {slot.fault}",
+                                {"strategy": slot.name, "enabled": False, "hook": hook, "error": slot.fault}))
+        if slot.orders:
+            self._cancel_orders(list(slot.orders))
+
     def _ctx(self, slot: StrategySlot) -> StrategyContext:
         ctx = slot.ctx
         ctx.now = self.now
@@ -358,9 +420,12 @@ class SymbolSession:
             self._forget(fill.client_id)
         self._risk_equity(fill.ts)
         if slot.enabled and self._depth <= _MAX_REACTION_DEPTH:
-            intents = slot.strategy.on_fill(self._ctx(slot), fill)
-            if intents:
-                self._route(slot, intents)
+            try:
+                intents = slot.strategy.on_fill(self._ctx(slot), fill)
+                if intents:
+                    self._route(slot, intents)
+            except Exception as exc:  # the fill is booked above: only the strategy's reaction is lost
+                self._fault(slot, "on_fill", exc)
 
     def _on_order_event(self, event: OrderEvent) -> None:
         kind = event.kind
@@ -561,12 +626,22 @@ class SymbolSession:
             "fills": fills,
             "strategies": [
                 {"name": slot.name, "enabled": slot.enabled, "params": slot.strategy.params.as_dict(),
-                 "state": slot.strategy.state(),
+                 "state": self._strategy_state(slot),
                  "position": to_qty(slot.position),
-                 "open_orders": len(slot.orders)}
+                 "open_orders": len(slot.orders),
+                 "error": slot.fault or None}
                 for slot in self.slots
             ],
         }
+
+    def _strategy_state(self, slot: StrategySlot) -> dict[str, Any]:
+        """``strategy.state()`` for display; one that raises is a fault like any other (shown as {})."""
+        try:
+            return slot.strategy.state()
+        except Exception as exc:
+            if not slot.fault:
+                self._fault(slot, "state", exc)
+            return {}
 
     def _risk_snapshot(self) -> dict[str, Any]:
         return self.risk.snapshot()

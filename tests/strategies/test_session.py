@@ -42,26 +42,34 @@ class Scripted(Strategy):
         self.queued: list = []
         self.fills: list = []
         self.seen: list[tuple[int, int, dict]] = []
+        self.raise_in: set[str] = set()  # hooks that raise (the fault-isolation tests)
 
-    def _next(self, ctx: StrategyContext) -> list:
+    def _raise(self, hook: str) -> None:
+        if hook in self.raise_in:
+            raise ZeroDivisionError(f"scripted failure in {hook}")
+
+    def _next(self, ctx: StrategyContext, hook: str) -> list:
+        self._raise(hook)
         self.seen.append((ctx.now, ctx.position, dict(ctx.open_orders)))
         out, self.queued = self.queued, []
         return out
 
     def on_book(self, ctx):
-        return self._next(ctx)
+        return self._next(ctx, "on_book")
 
     def on_trade(self, ctx, trade):
-        return self._next(ctx)
+        return self._next(ctx, "on_trade")
 
     def on_timer(self, ctx):
-        return self._next(ctx)
+        return self._next(ctx, "on_timer")
 
     def on_fill(self, ctx, fill):
         self.fills.append((fill, ctx.position))
+        self._raise("on_fill")
         return []
 
     def state(self):
+        self._raise("state")
         return {"queued": len(self.queued)}
 
 
