@@ -6,6 +6,12 @@ thread, and control commands from Socket.IO handlers run only while that thread 
 batches (eventlet is cooperative), so commands are applied between events, never inside one.
 Every 200 ms the broadcaster calls ``publish()``, which builds one immutable snapshot dict.
 Replay and backtest drive the same methods synchronously from files.
+
+Crash-only: an exception while handling one feed item, market event, timer or snapshot is a fault
+(``app.faults``): that piece of work is given up, the error logged with its traceback and counted,
+and the engine goes on with the next. A strategy that raises is switched off on its symbol by
+its session. ``tick`` (every batch) beats the engine's heart: /health calls an engine whose last
+beat is older than ENGINE_STALL_NS stalled, whatever the feed says.
 """
 from __future__ import annotations
 
@@ -16,9 +22,12 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from app.config import MonitorConfig
+from app.faults import FaultLog
+from app.payload import payload_problem
 from app.market_view import MarketView
 from app.snapshot import SnapshotBuilder
 from feeds.messages import ConnectionEvent, FeedMessage
+from feeds.stream_connection import ConnectionPolicy
 from feeds.pipeline import (
     BookChanged,
     BookStatus,
@@ -29,7 +38,7 @@ from feeds.pipeline import (
 from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
 from strategies.activity import Activity, ActivityLog
-from strategies.parameters import ParameterError
+from strategies.parameters import ParameterError, shown
 from strategies.matching import PaperMatcher
 from strategies.portfolio import Portfolio
 from strategies.registry import create_strategy
@@ -37,6 +46,16 @@ from strategies.risk import RiskLimits, RiskManager
 from strategies.session import SymbolSession
 
 ClockNs = Callable[[], int]
+
+NS_PER_MS = 1_000_000
+# No batch processed for this long (the pump hands one over at least every 50 ms): stalled.
+ENGINE_STALL_NS = 1_500 * NS_PER_MS
+# A streaming symbol with no frame for half the connection's silence limit is degraded before the
+# watchdog reconnects (Binance sends every @ticker each second, so this is never a quiet market).
+FEED_SILENCE_NS = int(ConnectionPolicy().silence_timeout_s * 1e9 / 2)
+# More frames waiting than this: the engine is behind the feed.
+BACKLOG_DEGRADED = 2_000
+_FAULT_PLACE = {BookChanged: "book", TradeTick: "trade", TickerUpdate: "ticker", BookStatus: "status"}
 
 
 class CommandError(ValueError):
@@ -66,6 +85,7 @@ class Engine:
         instruments: Mapping[str, Instrument],
         *,
         clock_ns: ClockNs = time.time_ns,
+        monotonic_ns: ClockNs = time.monotonic_ns,
         source: str = "sim",
         request_snapshot: Callable[[str], None] | None = None,
         settings: Mapping[str, Any] | None = None,
@@ -83,10 +103,15 @@ class Engine:
         self.streaming = False
         self.clients = 0
         self.stream_control = StreamControl()
+        self.monotonic_ns = monotonic_ns
+        self.beat_ns = monotonic_ns()  # the last tick(): the engine's own liveness
+        self.feed_queue: Any = None  # the runtime's FeedQueue (depth(), dropped), reported on /health
+        self.loop_restarts = 0  # times the runtime restarted the processing loop after it died
         self._request_snapshot = request_snapshot or (lambda symbol: None)
         self.market = MarketData(self.instruments, self._request_snapshot)
         self.views = {s: MarketView(self.instruments[s]) for s in self.symbols}
         self.activity = ActivityLog(maxlen=2000)
+        self.faults = FaultLog(self.activity.append, monotonic_ns)
         self.portfolio = Portfolio(self.instruments)
         self.sessions = {s: self._new_session(self.instruments[s], i) for i, s in enumerate(self.symbols)}
         self._timer_ns = config.timer_interval_ms * 1_000_000
@@ -118,7 +143,10 @@ class Engine:
     # -- feed input ---------------------------------------------------------------------------------
     def handle_batch(self, items: Iterable[Any]) -> None:
         for item in items:
-            self.handle(item)
+            try:
+                self.handle(item)
+            except Exception as exc:  # one bad item is skipped, never the rest of the stream
+                self.faults.record("feed", exc, ts_ns=getattr(item, "recv_ns", 0))
         self.tick(self.clock_ns())
 
     def handle(self, item: Any) -> None:
@@ -130,7 +158,11 @@ class Engine:
 
     def on_message(self, recv_ns: int, text: str | bytes, symbol: str | None = None) -> None:
         for event in self.market.on_message(recv_ns, text, symbol):
-            self._dispatch(event, recv_ns)
+            try:
+                self._dispatch(event, recv_ns)
+            except Exception as exc:
+                self.faults.record(_FAULT_PLACE.get(type(event), "feed"), exc, ts_ns=recv_ns,
+                                   symbol=getattr(event, "symbol", ""))
 
     def on_connection(self, kind: str, recv_ns: int, detail: str = "", symbols: tuple[str, ...] = ()) -> None:
         """A feed connection changed; only the books it carries (``symbols``; all when empty) resync."""
@@ -158,13 +190,36 @@ class Engine:
         # BookTickerUpdate: the synced book is the source of truth for bid/ask (tests check they agree)
 
     def tick(self, now_ns: int) -> None:
-        """Timers: strategies' on_timer and risk's stale-data guard, every timer interval."""
+        """The heartbeat, then (every timer interval) strategies' on_timer and risk's stale-data guard."""
+        self.beat_ns = self.monotonic_ns()
+        self._collect_strategy_faults()
         if now_ns < self._next_timer:
             return
         self._next_timer = now_ns + self._timer_ns
         for symbol, session in self.sessions.items():
-            session.on_timer(now_ns)
-        self.portfolio.advance(now_ns)
+            try:
+                session.on_timer(now_ns)
+            except Exception as exc:
+                self.faults.record("timer", exc, ts_ns=now_ns, symbol=symbol)
+        try:
+            self.portfolio.advance(now_ns)
+        except Exception as exc:
+            self.faults.record("timer", exc, ts_ns=now_ns)
+
+    def _collect_strategy_faults(self) -> None:
+        """Strategies the sessions switched off: logged with their tracebacks, counted (the
+        session already put the error on the activity feed)."""
+        for symbol, session in self.sessions.items():
+            if session.faults:
+                for fault in session.drain_faults():
+                    self.faults.record("strategy", fault.error, ts_ns=fault.ts, symbol=symbol, announce=False)
+
+    def resync(self, reason: str) -> None:
+        """Rebuild every book from a fresh snapshot (after the processing loop restarted: frames
+        may have been lost)."""
+        now = self.clock_ns()
+        for event in self.market.resync(reason):
+            self._dispatch(event, now)
 
     # -- activity ---------------------------------------------------------------------------------------
     def _log(self, ts_ns: int, symbol: str, kind: str, message: str, **data: Any) -> None:
@@ -200,8 +255,9 @@ class Engine:
         }.get(name)
         if handler is None:
             return {"ok": False, "error": f"unknown command {name!r}"}
-        if not isinstance(payload, Mapping):
-            return {"ok": False, "error": "the command's payload must be a JSON object"}
+        problem = payload_problem(dict(payload) if isinstance(payload, Mapping) else payload)
+        if problem:
+            return {"ok": False, "error": f"{name}: {problem}"}
         try:
             result = handler(payload)
         except (CommandError, ParameterError) as exc:
@@ -217,16 +273,17 @@ class Engine:
         return {"streaming": self.set_streaming(action == "start")}
 
     def _session(self, payload: Mapping[str, Any], command: str) -> SymbolSession:
-        symbol = str(payload.get("symbol", "")).upper()
+        raw = payload.get("symbol", "")
+        symbol = raw.upper() if isinstance(raw, str) else ""
         if symbol not in self.sessions:
-            raise CommandError(f"{command}: unknown symbol {payload.get('symbol')!r}")
+            raise CommandError(f"{command}: unknown symbol {shown(raw)}; known: {', '.join(self.symbols)}")
         return self.sessions[symbol]
 
     def _cmd_strategy(self, payload: Mapping[str, Any]) -> dict:
         session = self._session(payload, "strategy")
         name = payload.get("name")
         if name not in session.strategy_names():
-            raise CommandError(f"strategy: unknown strategy {name!r}; known: {', '.join(session.strategy_names())}")
+            raise CommandError(f"strategy: unknown strategy {shown(name)}; known: {', '.join(session.strategy_names())}")
         enabled = payload.get("enabled")
         if enabled is not None and not isinstance(enabled, bool):
             raise CommandError("strategy: enabled must be true or false")
@@ -250,7 +307,10 @@ class Engine:
         session = self._session(payload, "risk")
         action = payload.get("action")
         if action == "pause":
-            session.pause(str(payload.get("reason") or "paused from the control panel"))
+            reason = payload.get("reason")
+            if reason is not None and not isinstance(reason, str):
+                raise CommandError("risk: reason must be a string")
+            session.pause(reason or "paused from the control panel")
         elif action == "resume":
             session.resume()
         elif action == "limits":
@@ -281,32 +341,67 @@ class Engine:
         }
 
     def apply_settings(self, settings: Mapping[str, Any]) -> None:
-        """Restore persisted settings; entries for unknown symbols or strategies are skipped."""
+        """Restore persisted settings through the same checks as the control panel's commands.
+
+        Each stored value that no longer validates (a newer range, a hand-edited file, a value saved
+        by an older version) is left out with a "saved setting ignored" activity entry; the rest
+        applies. Entries for symbols or strategies this run does not have are skipped.
+        """
         now = self.clock_ns()
-        for symbol, entry in (settings.get("symbols") or {}).items():
+
+        def ignored(symbol: str, what: str) -> None:
+            self._log(now, symbol, "system", f"saved setting ignored: {what}")
+
+        stored_symbols = settings.get("symbols") if isinstance(settings, Mapping) else None
+        if not isinstance(stored_symbols, Mapping):
+            if stored_symbols is not None:
+                ignored("", "symbols is not an object")
+            return
+        for symbol, entry in stored_symbols.items():
             session = self.sessions.get(symbol)
-            if session is None or not isinstance(entry, Mapping):
+            if session is None:
                 continue
-            for name, strategy in (entry.get("strategies") or {}).items():
-                if name in session.strategy_names() and isinstance(strategy, Mapping):
-                    try:
-                        session.configure(name, enabled=bool(strategy.get("enabled")),
-                                          params=strategy.get("params") or None)
-                    except (KeyError, ValueError) as exc:
-                        self._log(now, symbol, "system", f"saved settings for {name} ignored: {exc}")
-            limits = entry.get("risk_limits")
-            if isinstance(limits, Mapping):
-                try:
-                    session.update_limits(limits)
-                except ValueError as exc:
-                    self._log(now, symbol, "system", f"saved risk limits ignored: {exc}")
-            if entry.get("risk_paused"):
+            if not isinstance(entry, Mapping):
+                ignored(symbol, "not an object")
+                continue
+            strategies = entry.get("strategies") or {}
+            for name, stored in (strategies.items() if isinstance(strategies, Mapping) else ()):
+                if name not in session.strategy_names():
+                    continue
+                if not isinstance(stored, Mapping):
+                    ignored(symbol, f"{name} is not an object")
+                    continue
+                enabled = stored.get("enabled")
+                if enabled is not None and not isinstance(enabled, bool):
+                    ignored(symbol, f"{name} enabled must be true or false, got {shown(enabled)}")
+                    enabled = None
+                current = session.strategy(name).params
+                params, problems = type(current).from_stored(stored.get("params") or {}, current)
+                for problem in problems:
+                    ignored(symbol, problem)
+                changed = {k: v for k, v in params.as_dict().items() if v != getattr(current, k)}
+                session.configure(name, enabled=enabled, params=changed or None)
+            stored_limits = entry.get("risk_limits")
+            if stored_limits is not None:
+                limits, problems = RiskLimits.from_stored(stored_limits, session.risk.limits)
+                for problem in problems:
+                    ignored(symbol, problem)
+                if limits != session.risk.limits:
+                    session.update_limits(limits.as_dict())
+            if entry.get("risk_paused") is True:
                 session.pause("paused (restored setting)")
 
     # -- reading (for the web layer) ------------------------------------------------------------------
     def publish(self) -> dict:
         """Build the next snapshot (consumes the since-last-push deltas). Only the broadcaster calls it."""
-        return self._snapshots.publish(self.clock_ns())
+        now = self.clock_ns()
+        try:
+            return self._snapshots.publish(now)
+        except Exception as exc:  # the last good snapshot is still the best answer there is
+            self.faults.record("snapshot", exc, ts_ns=now)
+            if self._snapshots.latest is None:
+                raise
+            return self._snapshots.latest
 
     def snapshot(self) -> dict:
         """The latest published snapshot; before the first push, the first one is published here."""
@@ -316,7 +411,8 @@ class Engine:
         return self._snapshots.filtered(snap or self.snapshot(), frozenset(symbols))
 
     def ready(self) -> bool:
-        return all(self.market.synced(s) for s in self.symbols)
+        """Every book synced and the engine keeping up (streaming or not: a paused replay is ready)."""
+        return all(self.market.synced(s) for s in self.symbols) and not self._engine_problems()
 
     def health(self) -> dict:
         now = self.clock_ns()
@@ -335,23 +431,58 @@ class Engine:
                 "reconnects": stats.reconnects,
                 "malformed": stats.malformed,
             }
+        queue = self.feed_queue
         return {
             **self.status(now),
             "source": self.source,
             "streaming": self.streaming,
             "symbols": symbols,
+            "engine": {
+                "last_beat_ms": round((self.monotonic_ns() - self.beat_ns) / 1e6, 1),
+                "queue_depth": queue.depth() if queue is not None else 0,
+                "queue_dropped": queue.dropped if queue is not None else 0,
+                "loop_restarts": self.loop_restarts,
+                "faults": self.faults.as_dict(),
+            },
             "feed": self.market.counters(),
         }
 
     def status(self, now: int | None = None) -> dict:
-        """The cheap part of health: ok only while streaming with every book synced."""
+        """The cheap part of health: ok only while streaming, the engine keeping up and every book
+        synced and receiving; otherwise degraded, with the reasons."""
         now = self.clock_ns() if now is None else now
-        healthy = self.streaming and all(self.market.synced(s) for s in self.symbols)
+        reasons = self.problems(now)
         return {
-            "status": "ok" if healthy else "degraded",
+            "status": "degraded" if reasons else "ok",
+            "reasons": reasons,
             "uptime_s": round((now - self.started_ns) / 1e9, 1),
             "clients": self.clients,
         }
+
+    def problems(self, now: int) -> list[str]:
+        """What keeps the monitor from being ok, in words (empty when it is)."""
+        out = self._engine_problems()
+        if not self.streaming:
+            out.append("not streaming")
+            return out
+        for symbol in self.symbols:
+            if not self.market.synced(symbol):
+                out.append(f"{symbol}: book not synced")
+                continue
+            last = self.market.stats(symbol).ts_recv
+            if last and now - last > FEED_SILENCE_NS:
+                out.append(f"{symbol}: no market data for {(now - last) / 1e9:.1f} s")
+        return out
+
+    def _engine_problems(self) -> list[str]:
+        out = []
+        stalled_ns = self.monotonic_ns() - self.beat_ns
+        if stalled_ns > ENGINE_STALL_NS:
+            out.append(f"engine stalled: nothing processed for {stalled_ns / 1e9:.1f} s")
+        queue = self.feed_queue
+        if queue is not None and queue.depth() > BACKLOG_DEGRADED:
+            out.append(f"engine behind: {queue.depth()} frames waiting")
+        return out
 
     def book(self, symbol: str, depth: int = 20) -> dict:
         symbol = symbol.upper()

@@ -35,9 +35,12 @@ def os_thread_class() -> type:
     return eventlet.patcher.original("threading").Thread
 
 
+OsQueue: type[_queue_mod.Queue] = eventlet.patcher.original("queue").Queue  # the real one, not eventlet's
+
+
 def os_queue() -> _queue_mod.Queue:
     """A real ``queue.Queue``, safe to fill from an OS thread."""
-    return eventlet.patcher.original("queue").Queue()
+    return OsQueue()
 
 
 def _take_waiting(source: _queue_mod.Queue, batch: list[Any], limit: int) -> list[Any]:

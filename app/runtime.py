@@ -4,9 +4,15 @@ serves the page. ``serve`` builds one ``Monitor`` and calls ``run_forever``.
 Threads: one real OS thread runs the asyncio loop shared by python-binance and (source sim) the
 embedded exchange; everything else is green threads on eventlet's hub: the pump (queue -> engine),
 the broadcaster and the web handlers.
+
+The pump is supervised: the engine already survives any error inside one item (``app.faults``),
+so the loop itself ending means something outside it broke (the recorder, the queue). Then the
+supervisor counts it, logs it, resyncs every book (frames of the failed batch are lost) and
+starts the loop again after LOOP_RESTART_DELAY_S.
 """
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +22,7 @@ from app import green
 from app.cli import UserError
 from app.config import BINANCE_API_URL, BINANCE_STREAM_URL, MonitorConfig
 from app.engine import Engine, StreamControl
+from app.feed_queue import FeedQueue
 from app.replay_source import ReplaySource
 from app.settings_store import SettingsStore
 from feeds.aio_thread import AsyncioThread
@@ -26,6 +33,10 @@ from feeds.recording import RecordingError, RecordingWriter
 from feeds.recording_instruments import EXCHANGE_INFO_NAME, RecordingInputError, instruments_for_recordings
 from feeds.source_probe import probe_binance
 
+log = logging.getLogger(__name__)
+
+LOOP_RESTART_DELAY_S = 0.2  # a loop that dies at once again must not spin the CPU
+
 
 class Monitor:
     """One monitor process: source, feed, engine, web app."""
@@ -35,7 +46,7 @@ class Monitor:
         self.runner: AsyncioThread | None = None
         self.exchange: Any = None
         self.feed: BinanceFeed | None = None
-        self.queue = green.os_queue()
+        self.queue = FeedQueue()
         self.engine: Engine | None = None
         self.replay: ReplaySource | None = None
         self.recorder: RecordingWriter | None = None
@@ -87,10 +98,11 @@ class Monitor:
             engine = Engine(config, instruments, source=self.source, request_snapshot=self._request_snapshot,
                             settings=settings, on_settings_changed=settings_store.save if settings_store else None)
             engine.stream_control = StreamControl(self._start_feed, self._stop_feed)
+            engine.feed_queue = self.queue
             self.engine = engine
             if config.record_dir:
                 self.recorder = RecordingWriter(Path(config.record_dir))
-            green.spawn(self._pump)
+            green.spawn(self._supervise_pump)
         if settings.get("streaming", True):
             engine.set_streaming(True)
         return engine
@@ -172,6 +184,19 @@ class Monitor:
     def _request_snapshot(self, symbol: str) -> None:
         if self.feed is not None:
             self.feed.request_snapshot(symbol)
+
+    def _supervise_pump(self) -> None:
+        """Run the pump until the monitor stops; restart it, books resynced, whenever it dies."""
+        while not self._stopping:
+            try:
+                self._pump()
+            except Exception as exc:
+                engine = self.engine
+                engine.loop_restarts += 1
+                engine.faults.record("loop", exc, ts_ns=engine.clock_ns())
+                log.warning("engine loop restarted (%d so far); every book resyncs", engine.loop_restarts)
+                engine.resync("engine loop restarted")
+                green.sleep(LOOP_RESTART_DELAY_S)
 
     def _pump(self) -> None:
         """The engine's thread: frames from the feed queue, in batches, between control commands."""

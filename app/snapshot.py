@@ -3,6 +3,10 @@
 Schema: prices, top-N depth, trades since the last push, per-symbol strategy orders/fills/P&L/risk,
 portfolio totals, activity since the last push, feed health. ``publish`` consumes the
 since-last-push deltas, so exactly one caller (the broadcaster) may call it.
+
+A symbol's market or strategies block that fails to build is a fault (``engine.faults``): the
+snapshot carries that symbol's block from the last snapshot instead (None before there is one),
+so one bad symbol never blanks the page for the others.
 """
 from __future__ import annotations
 
@@ -41,14 +45,22 @@ class SnapshotBuilder:
             "source": engine.source,
             "streaming": engine.streaming,
             "symbols": list(engine.symbols),
-            "markets": {s: self._market(s, now_ns) for s in engine.symbols},
-            "strategies": {s: session.snapshot() for s, session in engine.sessions.items()},
+            "markets": {s: self._guarded("markets", s, self._market, s, now_ns) for s in engine.symbols},
+            "strategies": {s: self._guarded("strategies", s, session.snapshot)
+                           for s, session in engine.sessions.items()},
             "portfolio": engine.portfolio.totals(),  # carries its sharpe_definition
             "activity": activity,
             "health": engine.status(now_ns),
         }
         self.latest = snapshot
         return snapshot
+
+    def _guarded(self, part: str, symbol: str, build, *args: Any) -> dict | None:
+        try:
+            return build(*args)
+        except Exception as exc:
+            self.engine.faults.record("snapshot", exc, symbol=symbol)
+            return self.latest[part].get(symbol) if self.latest is not None else None
 
     def _market(self, symbol: str, now_ns: int) -> dict[str, Any]:
         engine = self.engine

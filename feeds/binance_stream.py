@@ -97,7 +97,7 @@ class BinanceFeed:
     """Live market data for ``symbols`` from ``api_url`` (REST, e.g. "http://127.0.0.1:P/api") and
     ``stream_url`` (websocket base, e.g. "ws://127.0.0.1:P/"), onto ``out_queue``.
 
-    out_queue: an unbounded thread-safe queue (``put_nowait`` from the loop thread; the engine
+    out_queue: a thread-safe queue (``put_nowait`` from the loop thread; the engine
     drains it — the feed never blocks its loop on a slow consumer);
     thread_factory, event_factory: the OS thread and cross-thread Event classes for the asyncio
     loop's thread (under eventlet: the originals; ignored when ``runner`` is given);

@@ -183,6 +183,14 @@ class MarketData:
             self.last_error = f"unknown connection event {kind!r} ({detail})"
         return out
 
+    def resync(self, reason: str) -> list:
+        """Start every book over from a fresh snapshot (frames may have been lost on our side,
+        not the connection's); returns the BookStatus events of books that stopped being synced."""
+        out: list = []
+        for sync in self._syncs.values():
+            sync.reset(reason, out)
+        return out
+
     # -- reading ----------------------------------------------------------------------------
     def book(self, symbol: str) -> OrderBook:
         """The last good book of ``symbol``: never crossed, never half built (may be stale)."""

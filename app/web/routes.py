@@ -49,7 +49,7 @@ def build_routes_blueprint() -> Blueprint:
         health = engine.health()
         unsynced = sorted(s for s, h in (health.get("symbols") or {}).items()
                           if isinstance(h, dict) and not h.get("synced"))
-        return json_response({"ready": False, "unsynced": unsynced}, status=503)
+        return json_response({"ready": False, "unsynced": unsynced, "reasons": health["reasons"]}, status=503)
 
     @routes.get("/metrics")
     def metrics():

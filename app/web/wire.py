@@ -8,10 +8,13 @@ once by python-socketio's manager and the same frame is queued to every member.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 import socketio
+
+log = logging.getLogger(__name__)
 
 _DUMPS_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -36,8 +39,34 @@ class OrjsonPacket(socketio.packet.Packet):
 
 
 def encode_json(obj: Any) -> bytes:
-    """The same encoder for HTTP responses: one JSON body in µs, not ms."""
-    return orjson.dumps(obj, option=_DUMPS_OPTIONS)
+    """The same encoder for HTTP responses: one JSON body in µs, not ms.
+
+    orjson refuses integers past 64 bits and types it does not know. No value of ours should be
+    either, but a snapshot that cannot be encoded would blank every page, so such a body is
+    encoded once more with those values as strings (and the event logged) rather than not at all.
+    """
+    try:
+        return orjson.dumps(obj, option=_DUMPS_OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        log.error("JSON body needed repair (%s): encoding unrepresentable values as strings", exc)
+        return orjson.dumps(_representable(obj), option=_DUMPS_OPTIONS)
+
+
+def _representable(value: Any) -> Any:
+    """``value`` with every integer past 64 bits and every unknown object as a string."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _representable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_representable(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (str, float)):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)
+    try:
+        orjson.dumps(value, option=_DUMPS_OPTIONS)
+        return value
+    except orjson.JSONEncodeError:
+        return str(value)
 
 
 class WithoutWebSocketCompression:

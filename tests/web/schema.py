@@ -15,12 +15,13 @@ POSITION = {"qty", "avg_price", "realized", "unrealized", "fees", "equity", "dra
             "sharpe_se", "sharpe_seconds", "fills", "maker_fills", "taker_fills", "fill_ratio", "turnover"}
 PORTFOLIO = {"realized", "unrealized", "fees", "equity", "drawdown", "max_drawdown", "sharpe", "sharpe_se",
              "sharpe_seconds", "fills", "sharpe_definition"}
-HEALTH = {"status", "clients", "uptime_s"}
+HEALTH = {"status", "reasons", "clients", "uptime_s"}
 ACTIVITY = {"ts", "symbol", "kind", "message"}
 TRADE = {"id", "ts", "price", "qty", "side"}
 ORDER = {"id", "strategy", "side", "price", "qty", "filled", "status", "tag", "queue_ahead"}
 FILL = {"ts", "strategy", "side", "price", "qty", "liquidity", "reason", "fee"}
-HEALTH_ENDPOINT = {"status", "source", "streaming", "uptime_s", "clients", "symbols"}
+HEALTH_ENDPOINT = {"status", "reasons", "source", "streaming", "uptime_s", "clients", "symbols", "engine"}
+HEALTH_ENGINE = {"last_beat_ms", "queue_depth", "queue_dropped", "loop_restarts", "faults"}
 HEALTH_SYMBOL = {"synced", "update_id", "last_event_age_ms", "msgs", "gaps", "resyncs", "reconnects"}
 
 
@@ -51,7 +52,7 @@ def schema_problems(snap: dict, symbols: list[str] | None = None) -> list[str]:
         for fill in block.get("fills", []):
             problems += missing(FILL, fill, f"strategies.{name}.fills[]")
         for strategy in block.get("strategies", []):
-            problems += missing({"name", "enabled", "params", "state"}, strategy, f"strategies.{name}.strategies[]")
+            problems += missing({"name", "enabled", "params", "state", "error"}, strategy, f"strategies.{name}.strategies[]")
     problems += missing(PORTFOLIO, snap["portfolio"], "portfolio")
     problems += missing(HEALTH, snap["health"], "health")
     for entry in snap["activity"]:
@@ -61,6 +62,7 @@ def schema_problems(snap: dict, symbols: list[str] | None = None) -> list[str]:
 
 def health_problems(health: dict, symbols: list[str]) -> list[str]:
     problems = missing(HEALTH_ENDPOINT, health, "health")
+    problems += missing(HEALTH_ENGINE, health.get("engine", {}), "health.engine")
     for symbol in symbols:
         entry = health.get("symbols", {}).get(symbol)
         if entry is None:

@@ -55,7 +55,8 @@ def test_health_reports_every_field_and_reflects_sync(http, feeder):
 def test_ready_is_503_until_every_book_is_synced(http, feeder):
     response = http.get("/ready")
     assert response.status_code == 503
-    assert response.get_json() == {"ready": False, "unsynced": sorted(SYMBOLS)}
+    assert response.get_json() == {"ready": False, "unsynced": sorted(SYMBOLS),
+                                   "reasons": [f"{s}: book not synced" for s in SYMBOLS]}
     feeder.sync("BTCUSDT")
     response = http.get("/ready")
     assert response.status_code == 503
