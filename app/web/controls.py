@@ -15,6 +15,7 @@ from flask import request
 from flask_socketio import ConnectionRefusedError as RefusedConnection
 from flask_socketio import Namespace, emit, join_room, leave_room
 
+from app.payload import payload_problem
 from app.web.audience import Audience
 from app.web.broadcaster import SnapshotBroadcaster, status_of
 from app.web.metrics import WebMetrics
@@ -58,6 +59,9 @@ class ControlNamespace(Namespace):
         """``{"symbols": [..]}``; an empty list or every symbol means all symbols."""
         if not isinstance(data, dict) or not isinstance(data.get("symbols"), list):
             return self._count("subscribe", _failure('subscribe needs {"symbols": ["BTCUSDT", ...]}'))
+        problem = payload_problem(data)
+        if problem or not all(isinstance(s, str) for s in data["symbols"]):
+            return self._count("subscribe", _failure(f"subscribe: {problem or 'symbols must be strings'}"))
         try:
             symbols = self.audience.normalise(data["symbols"])
             old, new = self.audience.subscribe(request.sid, symbols)

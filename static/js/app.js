@@ -446,6 +446,8 @@ setInterval(() => {
   if (store.health) {
     setText($("health"), (store.health.status || DASH).toUpperCase());
     setTone($("health"), store.health.status === "ok" ? 1 : -1);
+    const reasons = store.health.reasons || [];
+    $("health").title = reasons.length ? `Degraded:\n${reasons.join("\n")}` : "Every book synced and receiving; the engine keeping up";
     setText($("clients"), String(store.health.clients ?? DASH));
   }
   if (socket.connected && store.streaming !== false && view.lastSnapshotAt && now - view.lastSnapshotAt > 2000) {

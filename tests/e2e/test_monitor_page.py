@@ -73,6 +73,9 @@ def test_stop_and_start_streaming(page):
     page.wait_for_selector("#ack-line.ok", timeout=WAIT_MS)
     assert page.is_visible("#stopped-banner")
     assert page.is_disabled("#btn-stop") and page.is_enabled("#btn-start")
+    # the health badge says why it is degraded
+    page.wait_for_function("document.getElementById('health').title.includes('not streaming')", timeout=WAIT_MS)
+    assert page.inner_text("#health") == "DEGRADED"
     before = received(page)
     page.wait_for_timeout(1500)  # ~7 push periods: nothing may arrive while stopped
     assert received(page) - before <= 1  # at most the final "streaming stopped" snapshot in flight
