@@ -22,7 +22,7 @@ from strategies.fees import FeeSchedule
 from strategies.latency import MS, LatencyModel
 from strategies.matching import PaperMatcher
 from strategies.metrics import SECOND_NS, SHARPE_DEFINITION
-from strategies.portfolio import Portfolio
+from strategies.portfolio import SESSION_GAP_NS, Portfolio
 from strategies.queue_models import make_queue_model
 from strategies.registry import create_strategy, strategy_class
 from strategies.risk import RiskLimits, RiskManager
@@ -79,6 +79,9 @@ class Backtest:
         self.events = 0
         self.first_ns: int | None = None
         self.last_ns: int | None = None
+        self.timelines = 0  # stretches of event time joined (a gap over SESSION_GAP_NS starts a new one)
+        self.session_ns = 0  # event time inside the sessions that ended; the open one adds last - its start
+        self._session_start: int | None = None
         self._timer_ns = config.timer_ms * MS
         self._next_timer = -1  # the first event starts the timers
         self._finished = False
@@ -139,9 +142,14 @@ class Backtest:
         """Fire every timer due at or before now (a long silence fires only its first and last tick)."""
         interval = self._timer_ns
         if self.first_ns is None:  # the first event starts the clock: timers from the next whole interval
-            self.first_ns = now
+            self.first_ns = self._session_start = now
+            self.timelines = 1
             self._next_timer = (now // interval + 1) * interval
             return
+        if now - self.last_ns > SESSION_GAP_NS:  # a gap between recordings: the seconds in it are not data
+            self.session_ns += self.last_ns - self._session_start
+            self._session_start = now
+            self.timelines += 1
         tick = self._next_timer
         last = now - now % interval
         missed = (last - tick) // interval + 1
@@ -160,6 +168,12 @@ class Backtest:
             self.portfolio.finish(self.last_ns)
 
     # -- results -------------------------------------------------------------------------------
+    def duration_ns(self) -> int:
+        """Event time covered by data: the sessions' spans, never the gaps between them."""
+        if self._session_start is None:
+            return 0
+        return self.session_ns + self.last_ns - self._session_start
+
     def summary(self) -> dict[str, Any]:
         """Deterministic JSON-safe results: per symbol, total, and the run's configuration."""
         self.finish()
@@ -171,7 +185,7 @@ class Backtest:
             entry["risk_state"] = session.risk.state.value
             entry["strategy_state"] = session.slots[0].strategy.state()
             symbols[symbol] = entry
-        duration = (self.last_ns - self.first_ns) / SECOND_NS if self.first_ns is not None else 0.0
+        duration = self.duration_ns() / SECOND_NS
         total = self.portfolio.totals()
         total.pop("sharpe_definition", None)
         return {
@@ -183,6 +197,8 @@ class Backtest:
             "first_ts": self.first_ns,
             "last_ts": self.last_ns,
             "duration_s": duration,
+            "sessions": self.timelines,
+            "span_s": (self.last_ns - self.first_ns) / SECOND_NS if self.first_ns is not None else 0.0,
             "activity": dict(sorted(self.activity_counts.items())),
             "sharpe_definition": SHARPE_DEFINITION,
             "max_drawdown_definition": "largest fall from a running peak of the 1-second equity samples, quote currency",

@@ -15,6 +15,10 @@ from strategies.metrics import SECOND_NS, SHARPE_DEFINITION, EquityCurve
 from strategies.orders import Fill, Liquidity, Side
 
 DAY_NS = 86_400 * SECOND_NS
+# Event time that jumps by more than this is a new session (no live market is silent for a minute:
+# Binance sends every @ticker each second); the gap is not sampled.
+SESSION_GAP_S = 60
+SESSION_GAP_NS = SESSION_GAP_S * SECOND_NS
 
 
 def average_cost(position: int, avg_price: float, signed_qty: int, price: int) -> tuple[int, float, float]:
@@ -161,6 +165,11 @@ class Portfolio:
 
     Totals add quote-currency amounts across symbols: meaningful when they share a quote asset
     (``totals_by_quote`` separates them otherwise).
+
+    Sessions: event time that jumps by more than SESSION_GAP_NS (recordings of different days or
+    of separate runs, joined) starts a new session. The gap is not sampled: the last second of the
+    old session is closed, the first of the new one opens, and no idle seconds are counted in
+    between, so drawdown, Sharpe and its sample count see only seconds that had a market.
     """
 
     def __init__(self, instruments: Iterable[Instrument] | Mapping[str, Instrument] = (), keep_points: int = 3600) -> None:
@@ -171,6 +180,7 @@ class Portfolio:
         self.next_sample_ns = 0  # event time (ns) at which advance() has work to do
         self._day = -1
         self._day_start_equity = 0.0
+        self.timelines = 0  # stretches of event time without a gap longer than SESSION_GAP_NS
         # (last second, seconds) after each sample is recorded: the curves' ``last`` hold its equities
         self.on_sample: Callable[[int, int], None] | None = None
         values = instruments.values() if isinstance(instruments, Mapping) else instruments
@@ -198,13 +208,18 @@ class Portfolio:
             self._start(second)
             return
         elapsed = second - self._second
-        if elapsed > 0:
+        if elapsed > SESSION_GAP_S:  # a new session: close the old one's last second, skip the gap
+            self._record(self._second, 1)
+            self.timelines += 1
+        elif elapsed > 0:
             self._record(second - 1, elapsed)
-            self._second = second
-            self.next_sample_ns = (second + 1) * SECOND_NS
-            day = now // DAY_NS
-            if day != self._day:
-                self._new_day(day)
+        else:
+            return
+        self._second = second
+        self.next_sample_ns = (second + 1) * SECOND_NS
+        day = now // DAY_NS
+        if day != self._day:
+            self._new_day(day)
 
     def finish(self, now: int) -> None:
         """Close the last (partial) second at the end of a run so its equity counts."""
@@ -215,6 +230,7 @@ class Portfolio:
             self.next_sample_ns = (self._second + 1) * SECOND_NS
 
     def _start(self, second: int) -> None:
+        self.timelines = 1
         self._second = second
         self.next_sample_ns = (second + 1) * SECOND_NS
         self._new_day(second * SECOND_NS // DAY_NS)

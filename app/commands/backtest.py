@@ -327,7 +327,7 @@ def format_sweep(result: dict[str, Any]) -> str:
     first = runs[0]
     lines = [
         f"backtest {first['config']['strategy']} sweep of {', '.join(keys)}: {len(runs)} combinations, "
-        f"seed {first['config']['seed']}, over {first['duration_s']:.1f} s of data, {result['messages']} messages",
+        f"seed {first['config']['seed']}, over {data_span(first)}, {result['messages']} messages",
         "".join(f"{key:>16}" for key in keys) + f"{'fills':>8}{'maker':>8}{'orders':>8}{'fees':>12}"
         + "".join(f"{'equity ' + quote:>16}" for quote in quotes) + f"{'max dd':>12}{'sharpe':>10}{'+- se':>9}",
     ]
@@ -347,11 +347,18 @@ def format_sweep(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def data_span(summary: dict[str, Any]) -> str:
+    """"612.3 s of data", or with joined recordings "1,530.2 s of data in 3 sessions (gaps left out)"."""
+    text = f"{summary['duration_s']:,.1f} s of data"
+    sessions = summary.get("sessions", 1)
+    return text if sessions <= 1 else f"{text} in {sessions} sessions (the gaps between them left out)"
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """A plain-text table per symbol plus the totals and the perf line."""
     config = summary["config"]
     lines = [
-        f"backtest {config['strategy']} seed {config['seed']} over {summary['duration_s']:.1f} s of data, "
+        f"backtest {config['strategy']} seed {config['seed']} over {data_span(summary)}, "
         f"{summary['messages']} messages, {summary['events']} market events",
         f"{'symbol':<12}{'fills':>7}{'maker':>7}{'taker':>7}{'position':>14}{'realized':>14}{'unrealized':>14}"
         f"{'fees':>12}{'equity':>14}{'max dd':>12}{'fill %':>8}  quote",

@@ -288,3 +288,21 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "error:" in done.stderr
+
+
+def test_recordings_of_different_days_are_separate_sessions_not_one_long_one():
+    """Joined days: durations, equity samples and Sharpe count only the seconds that had data."""
+    alone = []
+    for day in DAYS[:2]:
+        paths = recordings(day)
+        alone.append(command.run_backtest(paths, command.instruments_for(paths, None),
+                                          BacktestConfig(strategy="market_maker")))
+    paths = recordings(DAYS[0]) + recordings(DAYS[1])
+    joined = command.run_backtest(paths, command.instruments_for(paths, None), BacktestConfig(strategy="market_maker"))
+    assert [run["sessions"] for run in alone] == [1, 1] and joined["sessions"] == 2
+    assert joined["duration_s"] == pytest.approx(sum(run["duration_s"] for run in alone), abs=0.01)
+    assert joined["span_s"] > 1_000_000 > joined["duration_s"]  # months apart, minutes of data
+    seconds = sum(run["total"]["sharpe_seconds"] for run in alone)
+    assert abs(joined["total"]["sharpe_seconds"] - seconds) <= 2
+    assert joined["perf"]["x_realtime"] < 1e6
+    assert "in 2 sessions (the gaps between them left out)" in command.format_summary(joined)

@@ -8,7 +8,7 @@ import pytest
 from orderbook.instrument import Instrument
 from strategies.metrics import SECOND_NS
 from strategies.orders import Fill, FillReason, Liquidity, Side
-from strategies.portfolio import Portfolio, SymbolAccount
+from strategies.portfolio import SESSION_GAP_NS, SESSION_GAP_S, Portfolio, SymbolAccount
 
 INST = Instrument("TESTUSDT", "TEST", "USDT", tick_units=1_000_000, step_units=100_000)
 TICK_LOT = 0.01 * 0.001  # quote currency per tick-lot
@@ -141,3 +141,18 @@ def test_daily_pnl_resets_at_utc_midnight():
     portfolio.advance(t0 + 3 * SECOND_NS)  # the next UTC day
     assert account.daily_pnl() == pytest.approx(0.0)
     assert portfolio.daily_pnl() == pytest.approx(0.0)
+
+
+def test_a_gap_longer_than_a_minute_starts_a_new_session_and_is_not_sampled():
+    portfolio = Portfolio([INST])
+    t0 = 1_700_000_000 * SECOND_NS
+    portfolio.advance(t0)
+    portfolio.advance(t0 + SESSION_GAP_NS)  # a quiet minute inside one session: every second sampled
+    assert portfolio.curve.samples == SESSION_GAP_S and portfolio.timelines == 1
+    later = t0 + SESSION_GAP_NS + 30 * 86_400 * SECOND_NS  # the next recording, a month later
+    portfolio.on_fill(fill(Side.BUY, 10000, 100, ts=t0))
+    portfolio.account("TESTUSDT").set_mark(10100.0)
+    portfolio.advance(later)
+    assert portfolio.curve.samples == SESSION_GAP_S + 1 and portfolio.timelines == 2
+    portfolio.advance(later + 2 * SECOND_NS)
+    assert portfolio.curve.samples == SESSION_GAP_S + 3
