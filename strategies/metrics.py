@@ -6,8 +6,10 @@ returns because paper equity starts at zero; with a starting capital C the retur
 which gives the same ratio. Its standard error (Lo, "The Statistics of Sharpe Ratios", 2002, for IID
 returns) is sqrt((1 + s^2 / 2) / n) x sqrt(365 * 86400), s the per-second Sharpe and n the seconds
 sampled: it shrinks only as 1/sqrt(n), so 15 seconds leave about +-1,450 and an hour still +-94. It is
-shown beside the Sharpe so that a short run's figure reads as the noise it is. Max drawdown: largest
-fall from a running peak, in quote currency, on the same 1-second samples plus the current value.
+shown beside the Sharpe so that a short run's figure reads as the noise it is, and below
+SHARPE_MIN_SECONDS of samples (half an hour: the error is still about +-130 there) neither is shown:
+``figures`` gives None with the reason in ``sharpe_note``. Max drawdown: largest fall from a running
+peak, in quote currency, on the same 1-second samples plus the current value.
 """
 from __future__ import annotations
 
@@ -17,10 +19,19 @@ from collections import deque
 SECOND_NS = 1_000_000_000
 PERIODS_PER_YEAR = 365 * 86_400
 ANNUALISATION = math.sqrt(PERIODS_PER_YEAR)
+SHARPE_MIN_SECONDS = 1_800
 SHARPE_DEFINITION = (
-    "mean/std of 1-second equity changes (event time, quote currency) x sqrt(365*86400); no risk-free rate; "
-    "+- its standard error for IID returns, sqrt((1 + s^2/2)/n) x sqrt(365*86400), over n seconds"
+    "annualised: mean/std of 1-second equity changes (event time, quote currency) x sqrt(365*86400); "
+    "no risk-free rate; +- its standard error for IID returns, sqrt((1 + s^2/2)/n) x sqrt(365*86400), "
+    f"over n seconds; n/a below {SHARPE_MIN_SECONDS // 60} minutes of samples"
 )
+
+
+def sharpe_note(samples: int) -> str | None:
+    """Why the Sharpe is not shown yet (None once there are enough samples)."""
+    if samples >= SHARPE_MIN_SECONDS:
+        return None
+    return f"n/a: needs {SHARPE_MIN_SECONDS // 60} min of 1-second samples, {samples:,} s so far"
 
 
 class RunningStats:
@@ -129,12 +140,15 @@ class EquityCurve:
     def sharpe_se(self) -> float:
         return sharpe_standard_error(self.returns)
 
-    def figures(self, current: float) -> dict[str, float]:
-        """Drawdown (now and max, with the current equity) and Sharpe with its standard error and sample count."""
+    def figures(self, current: float) -> dict[str, float | str | None]:
+        """Drawdown (now and max, with the current equity) and Sharpe with its standard error and sample
+        count; the Sharpe and its error are None below SHARPE_MIN_SECONDS, ``sharpe_note`` says why."""
+        note = sharpe_note(self.samples)
         return {
             "drawdown": self.drawdown(current),
             "max_drawdown": self.max_drawdown_with(current),
-            "sharpe": self.sharpe,
-            "sharpe_se": self.sharpe_se,
+            "sharpe": None if note else self.sharpe,
+            "sharpe_se": None if note else self.sharpe_se,
             "sharpe_seconds": self.samples,
+            "sharpe_note": note,
         }

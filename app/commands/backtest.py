@@ -339,12 +339,19 @@ def format_sweep(result: dict[str, Any]) -> str:
             "".join(f"{params[key]:>16}" for key in keys)
             + f"{total['fills']:>8}{total['maker_fills']:>8}{orders:>8}{total['fees']:>12.6g}"
             + "".join(f"{run['by_quote'][q]['equity'] if q in run['by_quote'] else 0.0:>16.6g}" for q in quotes)
-            + f"{total['max_drawdown']:>12.6g}{total['sharpe']:>10.3f}{total['sharpe_se']:>9.0f}"
+            + f"{total['max_drawdown']:>12.6g}{sharpe_cells(total)}"
         )
     perf_block = result["perf"]
     lines.append(f"one pass: {perf_block['messages_per_s']:,.0f} messages/s, {perf_block['x_realtime']:,.0f}x real "
                  f"time ({perf_block['wall_s']:.3f} s for all combinations)")
     return "\n".join(lines)
+
+
+def sharpe_cells(total: dict[str, Any]) -> str:
+    """The sweep table's sharpe and +- se columns ("n/a" below the minimum sample time)."""
+    if total["sharpe"] is None:
+        return f"{'n/a':>10}{'':>9}"
+    return f"{total['sharpe']:>10.3f}{total['sharpe_se']:>9.0f}"
 
 
 def data_span(summary: dict[str, Any]) -> str:
@@ -375,8 +382,9 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{row['unrealized']:>14.6g}{row['fees']:>12.6g}{row['equity']:>14.6g}"
         )
     total = summary["total"]
-    lines.append(f"Sharpe (total, {summary['sharpe_definition']}): {total['sharpe']:.3f} "
-                 f"+- {total['sharpe_se']:.0f} over {total['sharpe_seconds']} s; "
+    sharpe = (total["sharpe_note"] if total["sharpe"] is None else
+              f"{total['sharpe']:.3f} +- {total['sharpe_se']:.0f} over {total['sharpe_seconds']} s")
+    lines.append(f"Sharpe (total, {summary['sharpe_definition']}): {sharpe}; "
                  f"max drawdown {total['max_drawdown']:.6g}; turnover {total['turnover']:.6g}")
     perf_block = summary["perf"]
     lines.append(f"{perf_block['messages_per_s']:,.0f} messages/s, {perf_block['events_per_s']:,.0f} events/s, "

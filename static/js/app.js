@@ -359,12 +359,14 @@ function renderPnl(st) {
   ddEl.classList.toggle("down", pos.drawdown > 0);
   setText($("pnl-drawdown-sub"), `max ${fixed(pos.max_drawdown, 2)}${pf ? ` · pf ${fixed(pf.max_drawdown, 2)}` : ""}`);
   const sharpeEl = $("pnl-sharpe");
-  setText(sharpeEl, fixed(pos.sharpe, 2));
-  setTone(sharpeEl, pos.sharpe);
-  // The standard error beside it: annualised from 1-second samples, a short run's Sharpe is mostly noise.
-  const sharpeError = pos.sharpe_se > 0 ? `±${fixed(pos.sharpe_se, 0)} over ${fixed(pos.sharpe_seconds, 0)} s` : "";
-  const sharpePortfolio = pf ? `pf ${fixed(pf.sharpe, 2)}` : "";
-  setText($("pnl-sharpe-sub"), [sharpeError, sharpePortfolio].filter(Boolean).join(" · "));
+  // Annualised from 1-second samples: withheld (null, with the reason) until there are enough of them.
+  const shown = pos.sharpe !== null && pos.sharpe !== undefined;
+  setText(sharpeEl, shown ? fixed(pos.sharpe, 2) : "n/a");
+  setTone(sharpeEl, shown ? pos.sharpe : 0);
+  const sharpeError = shown && pos.sharpe_se > 0 ? `±${fixed(pos.sharpe_se, 0)} over ${fixed(pos.sharpe_seconds, 0)} s` : "";
+  const sharpeNote = shown ? "" : (pos.sharpe_note || "").replace(/^n\/a: /, "");
+  const sharpePortfolio = pf && pf.sharpe !== null && pf.sharpe !== undefined ? `pf ${fixed(pf.sharpe, 2)}` : "";
+  setText($("pnl-sharpe-sub"), [sharpeError, sharpeNote, sharpePortfolio].filter(Boolean).join(" · "));
   if (pf && pf.sharpe_definition && view.sharpeDefinition !== pf.sharpe_definition) {
     view.sharpeDefinition = pf.sharpe_definition;
     const info = $("sharpe-info");

@@ -24,10 +24,12 @@ export function fixed(value, decimals) {
   return isNum(value) ? formatter(decimals).format(value) : DASH;
 }
 
-/** Signed with an explicit "+": "+1.25", "-0.40", "0.00". */
+/** Signed with an explicit "+": "+1.25", "-0.40", "0.00"; a value that rounds to zero reads "0.00", never "-0.00". */
 export function signed(value, decimals) {
   if (!isNum(value)) return DASH;
-  const text = formatter(decimals).format(value);
+  const f = formatter(decimals);
+  const text = f.format(value);
+  if (!/[1-9]/.test(text)) return f.format(0);
   return value > 0 ? "+" + text : text;
 }
 

@@ -21,7 +21,7 @@ def test_page_fills_with_live_data(page, artifacts):
     assert page.inner_text("#source-badge") == "SIMULATED"
     assert page.inner_text("#stream-badge") == "STREAMING"
     for selector in ("#head-last", "#head-bid", "#head-ask", "#head-spread", "#tab-BTCUSDT .tab-last",
-                     "#pnl-realized", "#pnl-unrealized", "#pnl-position", "#pnl-drawdown", "#pnl-sharpe",
+                     "#pnl-realized", "#pnl-unrealized", "#pnl-position", "#pnl-drawdown", "#pnl-sharpe-sub",
                      "#latency", "#push-rate"):
         expect_text(selector)
     page.wait_for_function("document.querySelectorAll('#ladder .ladder-row.ask:not(.empty)').length >= 5",
@@ -60,9 +60,16 @@ def test_page_fills_with_live_data(page, artifacts):
     page.wait_for_selector(".tooltip-inner", timeout=WAIT_MS)
     definition = page.evaluate("window.monitor.store.portfolio.sharpe_definition")
     assert page.inner_text(".tooltip-inner") == definition
-    # Once the market maker's equity has moved, the Sharpe shows its standard error and sample count.
-    page.wait_for_function("/±[\\d,]+ over [\\d,]+ s/.test(document.getElementById('pnl-sharpe-sub').textContent)",
-                           timeout=WAIT_MS)
+    # Seconds into a session, no annualised Sharpe: "n/a" and how much sample time it still needs.
+    assert page.inner_text("#pnl-sharpe") == "n/a"
+    # Amounts that round to zero read 0.00, never -0.00.
+    signs = page.evaluate("""async () => {
+        const { signed } = await import('/static/js/format.js');
+        return [signed(-0.001, 2), signed(0.004, 2), signed(-0.4, 2), signed(1.25, 2), signed(-0.0000004, 6)];
+    }""")
+    assert signs == ["0.00", "0.00", "-0.40", "+1.25", "0.000000"]
+    page.wait_for_function("/needs 30 min of 1-second samples, [\\d,]+ s so far/"
+                           ".test(document.getElementById('pnl-sharpe-sub').textContent)", timeout=WAIT_MS)
     assert page.problems == []
 
 

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from strategies.activity import Activity, ActivityLog
-from strategies.metrics import ANNUALISATION, EquityCurve, RunningStats, sharpe_ratio, sharpe_standard_error
+from strategies.metrics import (
+    ANNUALISATION, SHARPE_DEFINITION, SHARPE_MIN_SECONDS, EquityCurve, RunningStats, sharpe_ratio, sharpe_standard_error,
+)
 
 
 def test_running_stats_match_numpy_including_runs_of_zeros():
@@ -95,3 +97,17 @@ def test_activity_log_is_bounded_and_readers_get_what_they_missed():
     assert log.recent(1)[0].as_json() == {"ts": 4, "symbol": "X", "kind": "system", "message": "m4"}
     with pytest.raises(ValueError):
         ActivityLog(0)
+
+
+def test_no_annualised_sharpe_is_shown_below_half_an_hour_of_samples():
+    curve = EquityCurve()
+    for second in range(SHARPE_MIN_SECONDS - 1):
+        curve.record(second, float(second % 7))
+    figures = curve.figures(0.0)
+    assert figures["sharpe"] is None and figures["sharpe_se"] is None
+    assert figures["sharpe_note"] == "n/a: needs 30 min of 1-second samples, 1,799 s so far"
+    assert curve.sharpe != 0.0  # the number exists; it is withheld, not lost
+    curve.record(SHARPE_MIN_SECONDS, 3.0)
+    figures = curve.figures(3.0)
+    assert figures["sharpe"] == curve.sharpe and figures["sharpe_note"] is None
+    assert "n/a below 30 minutes" in SHARPE_DEFINITION and SHARPE_DEFINITION.startswith("annualised")

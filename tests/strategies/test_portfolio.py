@@ -124,7 +124,12 @@ def test_portfolio_samples_each_second_and_totals():
     assert totals["unrealized"] == pytest.approx(-0.1)
     assert totals["fills"] == 1 and totals["quote_assets"] == ["USDT"]
     assert "sharpe_definition" in totals
-    assert math.isfinite(totals["sharpe"])
+    assert totals["sharpe"] is None and totals["sharpe_se"] is None  # 4 s of samples: no annualised figure
+    assert totals["sharpe_note"] == "n/a: needs 30 min of 1-second samples, 4 s so far"
+    for second in range(4, 1801):
+        portfolio.advance(t0 + second * SECOND_NS + 10)
+    totals = portfolio.totals()
+    assert math.isfinite(totals["sharpe"]) and totals["sharpe_note"] is None
     by_quote = portfolio.totals_by_quote()
     assert list(by_quote) == ["USDT"] and by_quote["USDT"]["symbols"] == ["TESTUSDT", "OTHERUSDT"]
 
