@@ -1,7 +1,9 @@
 """Paper accounting: per-symbol position, average-cost P&L, fees and equity, and the total over symbols.
 
 Inside an account money is kept in "tick-lots" (price ticks * quantity lots, an exact integer for cash);
-one tick-lot is tick_size * step_size of the quote currency. Everything reported is in quote currency.
+one tick-lot is tick_size * step_size of the quote currency. An account reports in its quote currency;
+portfolio totals are in one valuation asset (strategies.valuation), each quote asset converted at
+its mark, with the per-quote-asset breakdown beside them.
 Realized P&L uses average cost; unrealized marks the position to the mid. Fees are separate, so
     equity = cash + position * mark = realized + unrealized - fees
 where cash = -(bought notional) + (sold notional) - fees (a paper account starts at zero).
@@ -13,6 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 from orderbook.instrument import UNITS_PER_ONE, Instrument
 from strategies.metrics import SECOND_NS, SHARPE_DEFINITION, EquityCurve
 from strategies.orders import Fill, Liquidity, Side
+from strategies.valuation import Valuation, choose_valuation
 
 DAY_NS = 86_400 * SECOND_NS
 # Event time that jumps by more than this is a new session (no live market is silent for a minute:
@@ -47,7 +50,7 @@ class SymbolAccount:
     __slots__ = (
         "instrument", "symbol", "quote_asset", "_quote_per_tick_lot", "position", "avg_price", "cash_tick_lots",
         "realized_tick_lots", "fees", "mark", "fills", "maker_fills", "taker_fills", "placed_qty", "filled_qty",
-        "turnover_tick_lots", "curve", "day", "day_start_equity",
+        "turnover_tick_lots", "curve", "day", "day_start_equity", "prices_others",
     )
 
     def __init__(self, instrument: Instrument, keep_points: int = 3600) -> None:
@@ -70,6 +73,7 @@ class SymbolAccount:
         self.curve = EquityCurve(keep_points)
         self.day = -1
         self.day_start_equity = 0.0
+        self.prices_others = False  # its mid converts another quote asset: marked even when flat
 
     # -- updates -------------------------------------------------------------------------------
     def on_order_placed(self, qty: int) -> None:
@@ -163,8 +167,9 @@ class SymbolAccount:
 class Portfolio:
     """All symbols' accounts and their total, sampled once per second of event time.
 
-    Totals add quote-currency amounts across symbols: meaningful when they share a quote asset
-    (``totals_by_quote`` separates them otherwise).
+    Totals are in ``valuation.asset``: each quote asset's sum converted at its rate, never amounts of
+    different currencies added raw; ``totals_by_quote`` keeps each quote asset's own figures. The
+    total curve is sampled only while every non-zero quote-asset amount can be valued.
 
     Sessions: event time that jumps by more than SESSION_GAP_NS (recordings of different days or
     of separate runs, joined) starts a new session. The gap is not sampled: the last second of the
@@ -172,10 +177,14 @@ class Portfolio:
     between, so drawdown, Sharpe and its sample count see only seconds that had a market.
     """
 
-    def __init__(self, instruments: Iterable[Instrument] | Mapping[str, Instrument] = (), keep_points: int = 3600) -> None:
+    def __init__(self, instruments: Iterable[Instrument] | Mapping[str, Instrument] = (), keep_points: int = 3600,
+                 valuation: str | None = None) -> None:
+        values = list(instruments.values() if isinstance(instruments, Mapping) else instruments)
         self._keep_points = keep_points
         self.accounts: dict[str, SymbolAccount] = {}
-        self.curve = EquityCurve(keep_points)
+        self.valuation = Valuation(valuation or choose_valuation(i.quote_asset for i in values), {})
+        self.curve = EquityCurve(keep_points)  # in the valuation asset
+        self.quote_curves: dict[str, EquityCurve] = {}  # each quote asset's own total
         self._second: int | None = None  # the event-time second being accumulated
         self.next_sample_ns = 0  # event time (ns) at which advance() has work to do
         self._day = -1
@@ -183,7 +192,6 @@ class Portfolio:
         self.timelines = 0  # stretches of event time without a gap longer than SESSION_GAP_NS
         # (last second, seconds) after each sample is recorded: the curves' ``last`` hold its equities
         self.on_sample: Callable[[int, int], None] | None = None
-        values = instruments.values() if isinstance(instruments, Mapping) else instruments
         for instrument in values:
             self.add(instrument)
 
@@ -191,6 +199,9 @@ class Portfolio:
         account = self.accounts.get(instrument.symbol)
         if account is None:
             account = self.accounts[instrument.symbol] = SymbolAccount(instrument, self._keep_points)
+            self.valuation.consider(account)
+            if account.quote_asset not in self.quote_curves:
+                self.quote_curves[account.quote_asset] = EquityCurve(self._keep_points)
         return account
 
     def account(self, symbol: str) -> SymbolAccount:
@@ -243,39 +254,75 @@ class Portfolio:
             account.day_start_equity = account.equity()
 
     def _record(self, last_second: int, seconds: int) -> None:
-        total = 0.0
+        by_quote = dict.fromkeys(self.quote_curves, 0.0)
         for account in self.accounts.values():
             equity = account.equity()
-            total += equity
+            by_quote[account.quote_asset] += equity
             account.curve.record(last_second, equity, seconds)
-        self.curve.record(last_second, total, seconds)
+        for quote, amount in by_quote.items():
+            self.quote_curves[quote].record(last_second, amount, seconds)
+        total = self._valued(by_quote)
+        if total is not None:
+            self.curve.record(last_second, total, seconds)
         if self.on_sample is not None:
             self.on_sample(last_second, seconds)
 
     # -- readings ------------------------------------------------------------------------------
-    def equity(self) -> float:
-        return sum(account.equity() for account in self.accounts.values())
+    def _valued(self, amounts: Mapping[str, float]) -> float | None:
+        """Amounts per quote asset as one sum in the valuation asset; None if a non-zero one has no rate."""
+        total = 0.0
+        for quote, amount in amounts.items():
+            if amount:
+                rate = self.valuation.rate(quote)
+                if rate is None:
+                    return None
+                total += amount * rate
+        return total
 
-    def daily_pnl(self) -> float:
-        return self.equity() - self._day_start_equity
+    def _sums(self, reading: Callable[[SymbolAccount], float]) -> dict[str, float]:
+        sums = dict.fromkeys(self.quote_curves, 0.0)
+        for account in self.accounts.values():
+            sums[account.quote_asset] += reading(account)
+        return sums
+
+    def equity(self) -> float | None:
+        """Total equity in the valuation asset (None when some quote asset cannot be valued)."""
+        return self._valued(self._sums(SymbolAccount.equity))
+
+    def daily_pnl(self) -> float | None:
+        equity = self.equity()
+        return None if equity is None or self._day_start_equity is None else equity - self._day_start_equity
 
     def totals(self) -> dict[str, Any]:
-        """The snapshot's "portfolio" block (sums over symbols)."""
+        """The snapshot's "portfolio" block: money in the valuation asset, counts over every symbol."""
         accounts = list(self.accounts.values())
-        equity = sum(a.equity() for a in accounts)
         placed = sum(a.placed_qty for a in accounts)
+        money = {
+            "realized": self._valued(self._sums(SymbolAccount.realized)),
+            "unrealized": self._valued(self._sums(SymbolAccount.unrealized)),
+            "fees": self._valued(self._sums(lambda a: a.fees)),
+            "equity": self._valued(self._sums(SymbolAccount.equity)),
+            "turnover": self._valued(self._sums(SymbolAccount.turnover)),
+        }
+        valued = all(value is not None for value in money.values())
+        if valued:
+            figures = self.curve.figures(money["equity"])
+        else:
+            money = dict.fromkeys(money)
+            figures = dict.fromkeys(self.curve.figures(0.0))
+            figures["sharpe_note"] = "n/a: the total cannot be valued"
+        quotes = sorted(self.quote_curves)
         return {
-            "realized": sum(a.realized() for a in accounts),
-            "unrealized": sum(a.unrealized() for a in accounts),
-            "fees": sum(a.fees for a in accounts),
-            "equity": equity,
-            **self.curve.figures(equity),
+            "valuation": self.valuation.asset,
+            "valuation_note": None if valued else self.valuation.missing_note(quotes),
+            "rates": self.valuation.rates(quotes),
+            **money,
+            **figures,
             "fills": sum(a.fills for a in accounts),
             "maker_fills": sum(a.maker_fills for a in accounts),
             "taker_fills": sum(a.taker_fills for a in accounts),
             "fill_ratio": sum(a.filled_qty for a in accounts) / placed if placed else 0.0,
-            "turnover": sum(a.turnover() for a in accounts),
-            "quote_assets": sorted({a.quote_asset for a in accounts}),
+            "quote_assets": quotes,
             "sharpe_definition": SHARPE_DEFINITION,
         }
 
@@ -286,13 +333,16 @@ class Portfolio:
             groups.setdefault(account.quote_asset, []).append(account)
         result = {}
         for quote, accounts in sorted(groups.items()):
+            equity = sum(a.equity() for a in accounts)
             result[quote] = {
                 "symbols": [a.symbol for a in accounts],
                 "realized": sum(a.realized() for a in accounts),
                 "unrealized": sum(a.unrealized() for a in accounts),
                 "fees": sum(a.fees for a in accounts),
-                "equity": sum(a.equity() for a in accounts),
+                "equity": equity,
                 "turnover": sum(a.turnover() for a in accounts),
                 "fills": sum(a.fills for a in accounts),
+                "rate": self.valuation.rate(quote),
+                **self.quote_curves[quote].figures(equity),
             }
         return result

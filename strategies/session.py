@@ -164,7 +164,9 @@ class SymbolSession:
         events = self.matcher.on_book(ts_recv, book)
         if events:
             self._handle(events)
-        if self.account.position:  # flat: the mark does not enter equity (snapshots mark on demand)
+        account = self.account
+        # flat: the mark does not enter equity (snapshots mark on demand), unless it values another asset
+        if account.position or account.prices_others:
             self._mark(book)
         risk = self.risk
         if book_ok and not risk.stale:  # on_market(now, True, 0) would change nothing: skip the call
@@ -206,7 +208,7 @@ class SymbolSession:
         """A periodic tick of event time: orders in flight arrive, risk sees book age and equity, strategies' timers."""
         self.now = now
         self.portfolio.advance(now)
-        if self.account.position:
+        if self.account.position or self.account.prices_others:
             self._mark(self.book)
         events = self.matcher.advance(now, self.book)
         if events:

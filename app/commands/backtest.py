@@ -327,7 +327,8 @@ def format_sweep(result: dict[str, Any]) -> str:
     first = runs[0]
     lines = [
         f"backtest {first['config']['strategy']} sweep of {', '.join(keys)}: {len(runs)} combinations, "
-        f"seed {first['config']['seed']}, over {data_span(first)}, {result['messages']} messages",
+        f"seed {first['config']['seed']}, over {data_span(first)}, {result['messages']} messages; "
+        f"fees, max dd and sharpe of the portfolio in {first['total']['valuation']}",
         "".join(f"{key:>16}" for key in keys) + f"{'fills':>8}{'maker':>8}{'orders':>8}{'fees':>12}"
         + "".join(f"{'equity ' + quote:>16}" for quote in quotes) + f"{'max dd':>12}{'sharpe':>10}{'+- se':>9}",
     ]
@@ -337,14 +338,19 @@ def format_sweep(result: dict[str, Any]) -> str:
         orders = sum(row.get("orders", 0) for row in run["symbols"].values())
         lines.append(
             "".join(f"{params[key]:>16}" for key in keys)
-            + f"{total['fills']:>8}{total['maker_fills']:>8}{orders:>8}{total['fees']:>12.6g}"
+            + f"{total['fills']:>8}{total['maker_fills']:>8}{orders:>8}{optional(total['fees']):>12}"
             + "".join(f"{run['by_quote'][q]['equity'] if q in run['by_quote'] else 0.0:>16.6g}" for q in quotes)
-            + f"{total['max_drawdown']:>12.6g}{sharpe_cells(total)}"
+            + f"{optional(total['max_drawdown']):>12}{sharpe_cells(total)}"
         )
     perf_block = result["perf"]
     lines.append(f"one pass: {perf_block['messages_per_s']:,.0f} messages/s, {perf_block['x_realtime']:,.0f}x real "
                  f"time ({perf_block['wall_s']:.3f} s for all combinations)")
     return "\n".join(lines)
+
+
+def optional(value: float | None) -> str:
+    """A portfolio figure in the valuation asset, or n/a when the total cannot be valued."""
+    return "n/a" if value is None else f"{value:.6g}"
 
 
 def sharpe_cells(total: dict[str, Any]) -> str:
@@ -379,14 +385,26 @@ def format_summary(summary: dict[str, Any]) -> str:
     for quote, row in summary["by_quote"].items():
         lines.append(
             f"{'total ' + quote:<12}{row['fills']:>7}{'':>7}{'':>7}{'':>14}{row['realized']:>14.6g}"
-            f"{row['unrealized']:>14.6g}{row['fees']:>12.6g}{row['equity']:>14.6g}"
+            f"{row['unrealized']:>14.6g}{row['fees']:>12.6g}{row['equity']:>14.6g}{row['max_drawdown']:>12.6g}"
         )
     total = summary["total"]
+    valuation = total["valuation"]
+    if total["valuation_note"] is not None:
+        lines.append(f"portfolio in {valuation}: {total['valuation_note']}")
+        return "\n".join(lines + [perf_line(summary["perf"])])
+    rates = "".join(f", {quote} at {rate:.8g}" for quote, rate in total["rates"].items())
+    lines.append(
+        f"{'portfolio':<12}{total['fills']:>7}{'':>7}{'':>7}{'':>14}{total['realized']:>14.6g}"
+        f"{total['unrealized']:>14.6g}{total['fees']:>12.6g}{total['equity']:>14.6g}{total['max_drawdown']:>12.6g}"
+        f"{'':>8}  {valuation}{' (converted' + rates + ')' if rates else ''}")
     sharpe = (total["sharpe_note"] if total["sharpe"] is None else
               f"{total['sharpe']:.3f} +- {total['sharpe_se']:.0f} over {total['sharpe_seconds']} s")
-    lines.append(f"Sharpe (total, {summary['sharpe_definition']}): {sharpe}; "
+    lines.append(f"Sharpe (portfolio in {valuation}, {summary['sharpe_definition']}): {sharpe}; "
                  f"max drawdown {total['max_drawdown']:.6g}; turnover {total['turnover']:.6g}")
-    perf_block = summary["perf"]
-    lines.append(f"{perf_block['messages_per_s']:,.0f} messages/s, {perf_block['events_per_s']:,.0f} events/s, "
-                 f"{perf_block['x_realtime']:,.0f}x real time ({perf_block['wall_s']:.3f} s)")
+    lines.append(perf_line(summary["perf"]))
     return "\n".join(lines)
+
+
+def perf_line(perf_block: dict[str, Any]) -> str:
+    return (f"{perf_block['messages_per_s']:,.0f} messages/s, {perf_block['events_per_s']:,.0f} events/s, "
+            f"{perf_block['x_realtime']:,.0f}x real time ({perf_block['wall_s']:.3f} s)")

@@ -262,15 +262,25 @@ function renderTabs() {
   }
 }
 
+// Portfolio totals are in one valuation asset; dollar-like ones read in cents, anything else (BTC) in 8 decimals.
+const CENT_ASSETS = new Set(["USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI", "USD", "EUR", "TRY", "BRL"]);
+const valuationDecimals = (p) => (p && !CENT_ASSETS.has(p.valuation) ? 8 : 2);
+
 function renderPortfolio() {
   const p = store.portfolio;
   if (!p) return;
-  const set = (id, value) => { const el = $(id); setText(el, signed(value, 2)); setTone(el, value); };
+  const d = valuationDecimals(p);
+  const set = (id, value) => { const el = $(id); setText(el, signed(value, d)); setTone(el, value); };
   set("pf-equity", p.equity);
   set("pf-realized", p.realized);
   set("pf-unrealized", p.unrealized);
-  setText($("pf-fees"), fixed(p.fees, 2));
-  setText($("pf-drawdown"), fixed(p.drawdown, 2));
+  setText($("pf-fees"), fixed(p.fees, d));
+  setText($("pf-drawdown"), fixed(p.drawdown, d));
+  setText($("pf-valuation"), p.valuation || "");
+  const rates = Object.entries(p.rates || {}).map(([asset, rate]) => `${asset} at ${rate === null ? "n/a" : fixed(rate, 8)}`);
+  $("portfolio-strip").title = p.valuation_note
+    ? `Portfolio totals in ${p.valuation}: ${p.valuation_note}`
+    : `Portfolio totals in ${p.valuation}${rates.length ? ` (converted: ${rates.join(", ")})` : ""}`;
 }
 
 function renderSymbol() {
@@ -341,23 +351,24 @@ function renderPnl(st) {
   const pf = store.portfolio;
   const qd = st.qtyDecimals;
   const pd = st.priceDecimals;
-  const money = (id, value, sub) => {
+  const money = (id, value, sub) => {  // in the symbol's quote asset, at its price precision
     const el = $(id);
-    setText(el, signed(value, 2));
+    setText(el, signed(value, pd));
     setTone(el, value);
     setText($(`${id}-sub`), sub);
   };
   if (!pos) return;
-  money("pnl-realized", pos.realized, pf ? `portfolio ${signed(pf.realized, 2)}` : "");
-  money("pnl-unrealized", pos.unrealized, pf ? `portfolio ${signed(pf.unrealized, 2)}` : "");
+  const vd = valuationDecimals(pf);
+  money("pnl-realized", pos.realized, pf ? `portfolio ${signed(pf.realized, vd)} ${pf.valuation}` : "");
+  money("pnl-unrealized", pos.unrealized, pf ? `portfolio ${signed(pf.unrealized, vd)} ${pf.valuation}` : "");
   const posEl = $("pnl-position");
   setText(posEl, signed(pos.qty, qd));
   setTone(posEl, pos.qty);
-  setText($("pnl-position-sub"), pos.qty ? `avg ${fixed(pos.avg_price, pd)} · eq ${signed(pos.equity, 2)}` : `equity ${signed(pos.equity, 2)}`);
+  setText($("pnl-position-sub"), pos.qty ? `avg ${fixed(pos.avg_price, pd)} · eq ${signed(pos.equity, pd)}` : `equity ${signed(pos.equity, pd)}`);
   const ddEl = $("pnl-drawdown");
-  setText(ddEl, fixed(pos.drawdown, 2));
+  setText(ddEl, fixed(pos.drawdown, pd));
   ddEl.classList.toggle("down", pos.drawdown > 0);
-  setText($("pnl-drawdown-sub"), `max ${fixed(pos.max_drawdown, 2)}${pf ? ` · pf ${fixed(pf.max_drawdown, 2)}` : ""}`);
+  setText($("pnl-drawdown-sub"), `max ${fixed(pos.max_drawdown, pd)}${pf ? ` · pf ${fixed(pf.max_drawdown, vd)}` : ""}`);
   const sharpeEl = $("pnl-sharpe");
   // Annualised from 1-second samples: withheld (null, with the reason) until there are enough of them.
   const shown = pos.sharpe !== null && pos.sharpe !== undefined;

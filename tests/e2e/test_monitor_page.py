@@ -62,6 +62,9 @@ def test_page_fills_with_live_data(page, artifacts):
     assert page.inner_text(".tooltip-inner") == definition
     # Seconds into a session, no annualised Sharpe: "n/a" and how much sample time it still needs.
     assert page.inner_text("#pnl-sharpe") == "n/a"
+    # Portfolio totals say which asset they are in.
+    assert page.inner_text("#pf-valuation") == "USDT"
+    assert page.get_attribute("#portfolio-strip", "title").startswith("Portfolio totals in USDT")
     # Amounts that round to zero read 0.00, never -0.00.
     signs = page.evaluate("""async () => {
         const { signed } = await import('/static/js/format.js');

@@ -13,8 +13,8 @@ STRATEGY_BLOCK = {"risk", "position", "orders", "fills", "strategies"}
 RISK = {"state", "reason", "limits"}
 POSITION = {"qty", "avg_price", "realized", "unrealized", "fees", "equity", "drawdown", "max_drawdown", "sharpe",
             "sharpe_se", "sharpe_seconds", "fills", "maker_fills", "taker_fills", "fill_ratio", "turnover"}
-PORTFOLIO = {"realized", "unrealized", "fees", "equity", "drawdown", "max_drawdown", "sharpe", "sharpe_se",
-             "sharpe_seconds", "fills", "sharpe_definition"}
+PORTFOLIO = {"valuation", "valuation_note", "rates", "realized", "unrealized", "fees", "equity", "drawdown",
+             "max_drawdown", "sharpe", "sharpe_se", "sharpe_seconds", "sharpe_note", "fills", "sharpe_definition"}
 HEALTH = {"status", "reasons", "clients", "uptime_s"}
 ACTIVITY = {"ts", "symbol", "kind", "message"}
 TRADE = {"id", "ts", "price", "qty", "side"}
