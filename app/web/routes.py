@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 
+from app.web.metrics import method_label, status_label
 from app.web.wire import encode_json
 
 MAX_BOOK_DEPTH = 5000
@@ -99,8 +100,8 @@ def build_routes_blueprint() -> Blueprint:
         if started is not None:
             metrics = _web().metrics
             endpoint = request.endpoint or "unmatched"
-            metrics.http_requests.labels(endpoint=endpoint, method=request.method,
-                                         status=str(response.status_code)).inc()
+            metrics.http_requests.labels(endpoint=endpoint, method=method_label(request.method),
+                                         status=status_label(response.status_code)).inc()
             metrics.http_seconds.labels(endpoint=endpoint).observe(time.perf_counter() - started)
         return response
 

@@ -57,3 +57,29 @@ def test_an_exception_in_a_route_or_below_flask_is_logged_not_sent(server):
         later = server.wait_for_output(SECRET, since=before)
         assert "Traceback" in later and path in later
     assert request(server.url, path="/health").status == 200, "the server keeps serving"
+
+
+def metric_series(text: str) -> set[str]:
+    """Every series (name and labels) in a Prometheus exposition, without the values."""
+    return {line.rsplit(" ", 1)[0] for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_made_up_methods_answer_plainly_and_do_not_grow_the_metrics(server):
+    def metrics() -> str:
+        answer = request(server.url, path="/metrics")
+        assert answer.status == 200
+        return answer.body.decode()
+
+    for method, path in (("FOOBAR", "/"), ("PROPFIND", "/api/state"), ("GET", "/no/such/page"),
+                         ("DELETE", "/api/stream/start"), ("GET", "/%00%ff"), ("TRACE", "/"), ("MADEUP", "/made/up")):
+        answer = request(server.url, method=method, path=path)
+        assert answer.status in (404, 405), (method, path, answer.head)
+        assert answer.leaks() == [], (method, path, answer.body)
+    metrics()  # its own series exist from now on
+    before = metrics()
+    for n in range(300):
+        assert request(server.url, method=f"MADEUP{n}", path=f"/made/up/{n}").status in (404, 405)
+    after = metrics()
+    assert metric_series(after) == metric_series(before)
+    assert len(after) - len(before) < 200, "only counter values changed"
+    assert 'method="other"' in after
