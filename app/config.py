@@ -16,6 +16,7 @@ class MonitorConfig:
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT")
     source: str = "auto"
     host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()   # Host names served besides loopback and host ("*" = any)
     port: int = 8080
     seed: int = 7
     depth_levels: int = 20

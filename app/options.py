@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import re
 
+from app.exposure import parse_host_list
+
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 
 
@@ -66,6 +68,14 @@ def port_number(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port out of range 0..65535: {port}")
     return port
+
+
+def host_list(text: str) -> tuple[str, ...]:
+    """Comma-separated host names or addresses, or '*' for any (``app.exposure``)."""
+    try:
+        return parse_host_list(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 positive_float = number(0, what="value")

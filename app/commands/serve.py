@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from app.config import SOURCES, MonitorConfig
-from app.options import DEFAULT_SYMBOLS, port_number, positive_float, symbol_list
+from app.options import DEFAULT_SYMBOLS, host_list, port_number, positive_float, symbol_list
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,6 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--symbols", type=symbol_list, default=symbol_list(DEFAULT_SYMBOLS),
                         help=f"comma-separated symbols (default: {DEFAULT_SYMBOLS})")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--allowed-hosts", type=host_list, default=(), metavar="NAMES",
+                        help="host names served besides localhost/127.0.0.1/::1 and --host, comma-separated; "
+                             "* = any (default: none)")
     parser.add_argument("--port", type=port_number, default=8080, help="HTTP port, 0 = any free port (default: 8080)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the embedded exchange and strategies")
     parser.add_argument("--replay", nargs="*", default=[], metavar="FILE",
@@ -47,6 +50,7 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
         symbols=tuple(args.symbols),
         source=args.source,
         host=args.host,
+        allowed_hosts=tuple(args.allowed_hosts),
         port=args.port,
         seed=args.seed,
         strategies_enabled=enabled,
@@ -60,8 +64,14 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
 
 def run(args: argparse.Namespace) -> int:
     import signal
+    import sys
+
+    from app.exposure import WILDCARD_ADDRESSES
 
     config = build_config(args)
+    if config.host in WILDCARD_ADDRESSES and not config.allowed_hosts:
+        print(f"monitor: listening on every interface ({config.host}), but only loopback names are served: "
+              "list the names clients use with --allowed-hosts", file=sys.stderr)
     from app import green
 
     def terminate(signum, frame):  # a service manager's stop: shut down as cleanly as on Ctrl-C

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask
 from flask_socketio import SocketIO
 
+from app.exposure import Exposure
 from app.web.assets import build_assets_blueprint
 from app.web.audience import Audience
 from app.web.broadcaster import SnapshotBroadcaster
@@ -49,7 +50,8 @@ def create_app(config: Any, engine: Any, async_mode: str | None = None, start_pu
     ``config`` is the monitor's frozen config (``app.config.MonitorConfig``); this reads
     ``push_interval_s`` (s), ``max_clients``, ``websocket_compression`` (default off: see
     ``wire.WithoutWebSocketCompression``) and ``gc_full_every_s`` (default 30 s, 0 = leave
-    CPython's collector alone: see ``gc_pacer``), with defaults when ``config`` lacks them.
+    CPython's collector alone: see ``gc_pacer``), with defaults when ``config`` lacks them, and
+    ``host``/``allowed_hosts`` for the Host check (``app.exposure``).
     ``async_mode`` None lets Flask-SocketIO pick eventlet when it is installed. The push loop
     starts as a background task unless ``start_push`` is False (tests drive it tick by tick).
     """
@@ -77,7 +79,7 @@ def create_app(config: Any, engine: Any, async_mode: str | None = None, start_pu
     if not compression:
         # Outside Flask-SocketIO's middleware, so the handshake never sees the offer.
         app.wsgi_app = WithoutWebSocketCompression(app.wsgi_app)
-    app.wsgi_app = Edge(app.wsgi_app)  # outermost: every request, Socket.IO's too, crosses it first
+    app.wsgi_app = Edge(app.wsgi_app, Exposure.of(config))  # outermost: every request, Socket.IO's too, crosses it first
 
     registry = registry_for(engine)
     metrics = WebMetrics.of(registry)

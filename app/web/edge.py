@@ -1,6 +1,8 @@
 """The edge: the WSGI layer every request crosses before Flask or Socket.IO sees it.
 
 Rules:
+- A request whose ``Host`` is not an allowed name (``app.exposure``) is refused with 421 before
+  anything else runs, Socket.IO's handshake included (polling and websocket).
 - Nothing internal leaks. An exception that escapes the app (Flask answers its own route errors;
   this catches what escapes Socket.IO, Engine.IO or eventlet's websocket code) is logged here with
   its traceback and answered with a short plain 500: no traceback, path or library version in
@@ -15,6 +17,8 @@ from __future__ import annotations
 import logging
 import sys
 from typing import Any, Callable, Iterable
+
+from app.exposure import Exposure
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +43,13 @@ def _bad_websocket_upgrade(environ: dict) -> bool:
 class Edge:
     """WSGI middleware, outermost: wraps Flask-SocketIO's middleware, so it sees Socket.IO too."""
 
-    def __init__(self, wsgi_app: Callable) -> None:
+    def __init__(self, wsgi_app: Callable, exposure: Exposure) -> None:
         self.wsgi_app = wsgi_app
+        self.exposure = exposure
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if not self.exposure.allows_host(environ.get("HTTP_HOST")):
+            return refuse(start_response, "421 Misdirected Request", "host not allowed")
         if _bad_websocket_upgrade(environ):
             return refuse(start_response, "400 Bad Request", "bad websocket upgrade (RFC 6455, version 13)")
         try:

@@ -67,6 +67,8 @@ def test_port_in_use_is_one_clear_line():
     (["serve", "--source", "replay"], "--source replay needs --replay FILE"),
     (["serve", "--source", "replay", "--replay", "/nonexistent.gz"], "cannot read recording /nonexistent.gz"),
     (["serve", "--source", "moon"], "invalid choice: 'moon'"),
+    (["serve", "--allowed-hosts", "http://monitor.example"], "not a host name: 'http://monitor.example'"),
+    (["serve", "--allowed-hosts", "monitor.example:8080"], "without a port"),
 ])
 def test_bad_arguments_give_one_line_and_non_zero_exit(args, message):
     result = run_app(args)
@@ -82,10 +84,13 @@ def test_environment_variables_set_options():
 
     from tests.monitor_process import ROOT
 
-    env = {**os.environ, "MONITOR_PORT": "70001"}
-    result = subprocess.run([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60)
-    assert result.returncode == 2 and "MONITOR_PORT" in result.stderr and "port out of range" in result.stderr
+    for name, value, message in (("MONITOR_PORT", "70001", "port out of range"),
+                                 ("MONITOR_ALLOWED_HOSTS", "a.example,b/c", "not a host name: 'b/c'")):
+        env = {**os.environ, name: value}
+        result = subprocess.run([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 2 and name in result.stderr and message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("args, message", [

@@ -83,3 +83,43 @@ def test_made_up_methods_answer_plainly_and_do_not_grow_the_metrics(server):
     assert metric_series(after) == metric_series(before)
     assert len(after) - len(before) < 200, "only counter values changed"
     assert 'method="other"' in after
+
+
+POLLING_HANDSHAKE = "/socket.io/?EIO=4&transport=polling"
+WEBSOCKET_HEADERS = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                     "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+
+
+def answers(url: str, host: str) -> dict[str, int]:
+    """Status of the page, the state, a Socket.IO polling handshake and a websocket upgrade for ``host``."""
+    return {
+        "page": request(url, path="/", host=host).status,
+        "state": request(url, path="/api/state", host=host).status,
+        "polling": request(url, path=POLLING_HANDSHAKE, host=host).status,
+        "websocket": request(url, path=POLLING_HANDSHAKE.replace("polling", "websocket"), host=host,
+                             headers=WEBSOCKET_HEADERS).status,
+    }
+
+
+def test_a_foreign_host_is_refused_on_http_and_on_the_socketio_handshake(server):
+    port = server.port
+    refused = {"page": 421, "state": 421, "polling": 421, "websocket": 421}
+    for host in ("evil.example", f"evil.example:{port}", f"127.0.0.2:{port}", "", "bad host"):
+        assert answers(server.url, host) == refused, host
+    answer = request(server.url, path="/api/state", host="evil.example")
+    assert answer.body == b"host not allowed\n" and answer.leaks() == []
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "LOCALHOST"):
+        assert answers(server.url, host) == {"page": 200, "state": 200, "polling": 200, "websocket": 101}, host
+
+
+@pytest.mark.parametrize("allowed, served, refused", [
+    ("monitor.example,10.1.2.3", ("monitor.example:8080", "10.1.2.3", "localhost"), ("evil.example",)),
+    ("*", ("evil.example", "anything.at.all:1"), ()),
+])
+def test_allowed_hosts_adds_names_and_star_allows_any(allowed, served, refused):
+    with MonitorProcess(["--port", "0", "--symbols", "BTCUSDT", "--allowed-hosts", allowed],
+                        module=MODULE) as process:
+        for host in served:
+            assert request(process.url, path="/api/state", host=host).status == 200, host
+        for host in refused:
+            assert request(process.url, path="/api/state", host=host).status == 421, host
