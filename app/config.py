@@ -17,6 +17,7 @@ class MonitorConfig:
     source: str = "auto"
     host: str = "127.0.0.1"
     allowed_hosts: tuple[str, ...] = ()   # Host names served besides loopback and host ("*" = any)
+    allowed_origins: tuple[str, ...] = ()  # pages that may send commands besides the monitor's own ("*" = any)
     port: int = 8080
     seed: int = 7
     depth_levels: int = 20

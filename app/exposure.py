@@ -1,4 +1,4 @@
-"""Who may reach the monitor: the host names it answers to.
+"""Who may reach the monitor: the host names it answers to and the origins it takes commands from.
 
 Rules:
 - A request names the server it wants in its ``Host`` header, and only allowed names are
@@ -10,6 +10,11 @@ Rules:
 - Names compare case-insensitively and without a trailing dot; ports are not compared (the
   monitor listens on one port; a proxy in front may use another).
 - A ``Host`` that is missing or not a well-formed name is never allowed, unless ``*`` is.
+- A browser names the page that makes a request in its ``Origin`` header. Allowed by default:
+  the monitor's own page (the origin whose scheme, name and port are the request's own, from
+  ``Host``); ``--allowed-origins`` adds origins (``https://dash.example``), and ``*`` allows any.
+  Origins compare normalised: lower case, default ports (80, 443) left out. ``null`` (sandboxed
+  frames, files) is no origin and never allowed.
 
 Pure standard library: the command line validates with it before anything heavy is imported.
 """
@@ -27,6 +32,8 @@ WILDCARD_ADDRESSES = frozenset(("", "0.0.0.0", "::"))
 _NAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$")
 _PORT = re.compile(r"^[0-9]{1,5}$")
 _EXPECTED = "expected a name like monitor.example.com, an address like 10.0.0.5 or [::1], or *"
+_EXPECTED_ORIGIN = "expected scheme://name[:port] like https://dash.example or http://10.0.0.5:8080, or *"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _name(text: str) -> str | None:
@@ -43,39 +50,69 @@ def _name(text: str) -> str | None:
     return text if _NAME.match(text) else None
 
 
+def _authority(text: str) -> tuple[str, int | None] | None:
+    """'monitor.example:8080' -> ('monitor.example', 8080); '[::1]' -> ('::1', None); None if malformed."""
+    text = text.strip()
+    if text.startswith("["):  # [v6] or [v6]:port
+        address, bracket, rest = text[1:].partition("]")
+        name = _name(address) if bracket and ":" in address else None
+        port_text = rest[1:] if rest.startswith(":") else (None if not rest else "")
+    else:
+        before, colon, after = text.rpartition(":")
+        name = _name(before if colon else text) if ":" not in before else None
+        port_text = after if colon else None
+    if name is None or port_text == "" or (port_text is not None and not _PORT.match(port_text)):
+        return None
+    port = int(port_text) if port_text is not None else None
+    return (name, port) if port is None or 0 < port < 65536 else None
+
+
 def host_name(header: str | None) -> str | None:
     """The name in a ``Host`` header ('monitor.example:8080' -> 'monitor.example'), None if malformed."""
-    if not header:
-        return None
-    header = header.strip()
-    if header.startswith("["):  # [v6]:port
-        address, bracket, port = header[1:].partition("]")
-        if not bracket or (port and not (port.startswith(":") and _PORT.match(port[1:]))):
-            return None
-        return _name(address) if ":" in address else None
-    name, colon, port = header.rpartition(":")
-    if not colon:
-        return _name(header)
-    return _name(name) if _PORT.match(port) and ":" not in name else None
+    parsed = _authority(header) if header else None
+    return parsed[0] if parsed else None
+
+
+def _parse_list(text: str, normalise, kind: str, expected: str) -> tuple[str, ...]:
+    """Comma-separated entries, each normalised (None: refused as not ``kind``), '*' kept as is."""
+    entries = [entry.strip() for entry in text.split(",") if entry.strip()]
+    if not entries:
+        raise ValueError(f"no {kind}s given ({expected})")
+    values = []
+    for entry in entries:
+        value = ANY if entry == ANY else normalise(entry)
+        if value is None:
+            raise ValueError(f"not {'an' if kind[0] in 'aeiou' else 'a'} {kind}: {entry!r} ({expected})")
+        values.append(value)
+    return tuple(dict.fromkeys(values))
+
+
+def _listed_host(entry: str) -> str | None:
+    if _name(entry) is None and host_name(entry) is not None:
+        raise ValueError(f"give host names without a port (any port is allowed): {entry!r}")
+    return _name(entry)
 
 
 def parse_host_list(text: str) -> tuple[str, ...]:
     """'a.example, 10.0.0.5' -> ('a.example', '10.0.0.5'); '*' -> ('*',). ValueError, one line, if bad."""
-    entries = [entry.strip() for entry in text.split(",") if entry.strip()]
-    if not entries:
-        raise ValueError(f"no host names given ({_EXPECTED})")
-    names = []
-    for entry in entries:
-        if entry == ANY:
-            names.append(ANY)
-            continue
-        if host_name(entry) is not None and _name(entry) is None:
-            raise ValueError(f"give host names without a port (any port is allowed): {entry!r}")
-        name = _name(entry)
-        if name is None:
-            raise ValueError(f"not a host name: {entry!r} ({_EXPECTED})")
-        names.append(name)
-    return tuple(dict.fromkeys(names))
+    return _parse_list(text, _listed_host, "host name", _EXPECTED)
+
+
+def origin(text: str | None) -> str | None:
+    """An origin, normalised ('HTTP://Dash.Example:80' -> 'http://dash.example'); None if malformed."""
+    scheme, separator, authority = (text or "").strip().partition("://")
+    scheme = scheme.lower()
+    parsed = _authority(authority) if separator and scheme in _DEFAULT_PORTS else None
+    if parsed is None:
+        return None
+    name, port = parsed
+    shown = f"[{name}]" if ":" in name else name
+    return f"{scheme}://{shown}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{shown}:{port}"
+
+
+def parse_origin_list(text: str) -> tuple[str, ...]:
+    """'https://a.example, http://10.0.0.5:8080' -> normalised origins; '*' -> ('*',). ValueError if bad."""
+    return _parse_list(text, origin, "origin", _EXPECTED_ORIGIN)
 
 
 def is_loopback(host: str) -> bool:
@@ -93,19 +130,33 @@ def is_loopback(host: str) -> bool:
 
 @dataclass(frozen=True)
 class Exposure:
-    """The allowed host names; ``hosts`` None means any."""
+    """The allowed host names and extra origins; None means any."""
 
     hosts: frozenset[str] | None
+    origins: frozenset[str] | None = frozenset()
 
     @classmethod
     def of(cls, config: Any) -> "Exposure":
-        """From the monitor's config: ``host`` (the listening address) and ``allowed_hosts``."""
+        """From the monitor's config: ``host`` (the listening address), ``allowed_hosts`` and
+        ``allowed_origins``."""
         extra = tuple(getattr(config, "allowed_hosts", ()))
-        if ANY in extra:
-            return cls(None)
+        origins = frozenset(getattr(config, "allowed_origins", ()))
         listening = _name(str(getattr(config, "host", "")))
         own = {listening} if listening and listening not in WILDCARD_ADDRESSES else set()
-        return cls(frozenset(LOOPBACK_NAMES | own | set(extra)))
+        return cls(None if ANY in extra else frozenset(LOOPBACK_NAMES | own | set(extra)),
+                   None if ANY in origins else origins)
 
     def allows_host(self, header: str | None) -> bool:
         return self.hosts is None or host_name(header) in self.hosts
+
+    def allows_origin(self, claimed: str | None, environ: dict) -> bool:
+        """Whether a request from page ``claimed`` (its Origin header) may act on this server:
+        the request's own origin (scheme and Host of ``environ``, a WSGI environ) or a listed one.
+        The signature is the one Engine.IO calls for ``cors_allowed_origins``."""
+        if self.origins is None:
+            return True
+        normalised = origin(claimed)
+        if normalised is None:
+            return False
+        own = origin(f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}")
+        return normalised == own or normalised in self.origins

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from app.config import SOURCES, MonitorConfig
-from app.options import DEFAULT_SYMBOLS, host_list, port_number, positive_float, symbol_list
+from app.options import DEFAULT_SYMBOLS, host_list, origin_list, port_number, positive_float, symbol_list
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allowed-hosts", type=host_list, default=(), metavar="NAMES",
                         help="host names served besides localhost/127.0.0.1/::1 and --host, comma-separated; "
                              "* = any (default: none)")
+    parser.add_argument("--allowed-origins", type=origin_list, default=(), metavar="ORIGINS",
+                        help="pages that may send commands besides the monitor's own, comma-separated "
+                             "scheme://name[:port]; * = any (default: none)")
     parser.add_argument("--port", type=port_number, default=8080, help="HTTP port, 0 = any free port (default: 8080)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the embedded exchange and strategies")
     parser.add_argument("--replay", nargs="*", default=[], metavar="FILE",
@@ -51,6 +54,7 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
         source=args.source,
         host=args.host,
         allowed_hosts=tuple(args.allowed_hosts),
+        allowed_origins=tuple(args.allowed_origins),
         port=args.port,
         seed=args.seed,
         strategies_enabled=enabled,

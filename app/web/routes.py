@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 
+from app.web.access import state_change_refusal
 from app.web.metrics import method_label, status_label
 from app.web.wire import encode_json
 
@@ -93,6 +94,14 @@ def build_routes_blueprint() -> Blueprint:
     @routes.before_app_request
     def start_timer():
         g.request_started = time.perf_counter()
+
+    @routes.before_app_request
+    def guard_state_changes():
+        refusal = state_change_refusal(request, _web().exposure)
+        if refusal is not None:
+            status, reason = refusal
+            return json_response({"error": reason}, status=status)
+        return None
 
     @routes.after_app_request
     def count_request(response: Response) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.config import MonitorConfig
-from app.exposure import Exposure, host_name, is_loopback, parse_host_list
+from app.exposure import Exposure, host_name, is_loopback, parse_host_list, parse_origin_list
 
 
 @pytest.mark.parametrize("header, name", [
@@ -35,18 +35,21 @@ def test_allowed_host_lists_are_normalised():
     assert parse_host_list("*") == ("*",)
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("", "no host names given"),
-    (" , ", "no host names given"),
-    ("http://monitor.example", "not a host name: 'http://monitor.example'"),
-    ("monitor.example:8080", "without a port"),
-    ("[::1]:8080", "without a port"),
-    ("monitor.example/path", "not a host name"),
-    ("*.example", "not a host name"),
+@pytest.mark.parametrize("parse, text, fragment", [
+    (parse_host_list, "", "no host names given"),
+    (parse_host_list, " , ", "no host names given"),
+    (parse_host_list, "http://monitor.example", "not a host name: 'http://monitor.example'"),
+    (parse_host_list, "monitor.example:8080", "without a port"),
+    (parse_host_list, "[::1]:8080", "without a port"),
+    (parse_host_list, "monitor.example/path", "not a host name"),
+    (parse_host_list, "*.example", "not a host name"),
+    (parse_origin_list, "dash.example", "not an origin: 'dash.example'"),
+    (parse_origin_list, "https://dash.example/", "not an origin"),
+    (parse_origin_list, "", "no origins given"),
 ])
-def test_bad_allowed_host_lists_are_one_clear_line(text, fragment):
+def test_bad_lists_are_one_clear_line(parse, text, fragment):
     with pytest.raises(ValueError) as failure:
-        parse_host_list(text)
+        parse(text)
     assert fragment in str(failure.value) and "\n" not in str(failure.value)
 
 
@@ -69,3 +72,27 @@ def test_a_wildcard_listening_address_is_no_name_and_star_allows_any():
 def test_loopback_test():
     assert all(map(is_loopback, ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST")))
     assert not any(map(is_loopback, ("0.0.0.0", "::", "192.168.1.2", "monitor.example", "", "not a host")))
+
+
+def test_origins_are_normalised_and_malformed_ones_are_none():
+    from app.exposure import origin
+
+    assert origin("HTTP://Dash.Example:80") == "http://dash.example"
+    assert origin("https://dash.example:443") == "https://dash.example"
+    assert origin("https://dash.example:8443") == "https://dash.example:8443"
+    assert origin("http://[::1]:8080") == "http://[::1]:8080"
+    for bad in ("null", "", None, "dash.example", "ftp://dash.example", "http://dash.example/path",
+                "http://dash.example:0", "http://dash.example:70000", "http://", "http://a b"):
+        assert origin(bad) is None, bad
+
+
+def test_the_pages_own_origin_and_listed_ones_are_allowed():
+    environ = {"wsgi.url_scheme": "http", "HTTP_HOST": "127.0.0.1:8080"}
+    default = Exposure.of(MonitorConfig())
+    assert default.allows_origin("http://127.0.0.1:8080", environ)
+    for foreign in ("http://127.0.0.1:8081", "https://127.0.0.1:8080", "http://localhost:8080", "null", None):
+        assert not default.allows_origin(foreign, environ), foreign
+    listed = Exposure.of(MonitorConfig(allowed_origins=parse_origin_list("https://dash.example")))
+    assert listed.allows_origin("https://dash.example:443", environ)
+    assert listed.allows_origin("http://127.0.0.1:8080", environ) and not listed.allows_origin("http://evil", environ)
+    assert Exposure.of(MonitorConfig(allowed_origins=("*",))).allows_origin("http://evil.example", environ)

@@ -69,6 +69,7 @@ def test_port_in_use_is_one_clear_line():
     (["serve", "--source", "moon"], "invalid choice: 'moon'"),
     (["serve", "--allowed-hosts", "http://monitor.example"], "not a host name: 'http://monitor.example'"),
     (["serve", "--allowed-hosts", "monitor.example:8080"], "without a port"),
+    (["serve", "--allowed-origins", "dash.example"], "not an origin: 'dash.example'"),
 ])
 def test_bad_arguments_give_one_line_and_non_zero_exit(args, message):
     result = run_app(args)

@@ -86,12 +86,12 @@ def test_book_endpoint_depth_and_errors(http, feeder):
 
 
 def test_stream_start_stop_over_http(http, engine):
-    assert http.post("/api/stream/stop").get_json() == {"streaming": False}
+    assert http.post("/api/stream/stop", json={}).get_json() == {"streaming": False}
     assert engine.streaming is False
     assert http.get("/health").get_json()["streaming"] is False
-    assert http.post("/api/stream/start").get_json() == {"streaming": True}
+    assert http.post("/api/stream/start", json={}).get_json() == {"streaming": True}
     assert engine.streaming is True
-    assert http.post("/api/stream/pause").status_code == 404
+    assert http.post("/api/stream/pause", json={}).status_code == 404
     assert http.get("/api/stream/start").status_code == 405
 
 
