@@ -1,4 +1,5 @@
-"""Who may reach the monitor: the host names it answers to and the origins it takes commands from.
+"""Who may reach and control the monitor: the host names it answers to, the origins it takes
+commands from, and the token that control needs.
 
 Rules:
 - A request names the server it wants in its ``Host`` header, and only allowed names are
@@ -15,14 +16,19 @@ Rules:
   ``Host``); ``--allowed-origins`` adds origins (``https://dash.example``), and ``*`` allows any.
   Origins compare normalised: lower case, default ports (80, 443) left out. ``null`` (sandboxed
   frames, files) is no origin and never allowed.
+- The control token (``MONITOR_TOKEN`` or ``--token-file``), when set, is needed for every
+  control action; watching needs nothing. It is compared in constant time, kept out of every
+  repr, and never logged or rendered. At least 16 printable ASCII characters, no spaces (it
+  travels in an ``Authorization: Bearer`` header).
 
 Pure standard library: the command line validates with it before anything heavy is imported.
 """
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 ANY = "*"
@@ -34,6 +40,8 @@ _PORT = re.compile(r"^[0-9]{1,5}$")
 _EXPECTED = "expected a name like monitor.example.com, an address like 10.0.0.5 or [::1], or *"
 _EXPECTED_ORIGIN = "expected scheme://name[:port] like https://dash.example or http://10.0.0.5:8080, or *"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+MIN_TOKEN_LENGTH = 16
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")   # printable ASCII, no space
 
 
 def _name(text: str) -> str | None:
@@ -115,6 +123,19 @@ def parse_origin_list(text: str) -> tuple[str, ...]:
     return _parse_list(text, origin, "origin", _EXPECTED_ORIGIN)
 
 
+def check_token(text: str, source: str) -> str:
+    """The token read from ``source`` (named in the message), without surrounding whitespace."""
+    token = text.strip()
+    if not token:
+        raise ValueError(f"{source} is empty")
+    if not _TOKEN.match(token):
+        raise ValueError(f"{source}: the token must be printable ASCII without spaces")
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"{source}: the token is shorter than {MIN_TOKEN_LENGTH} characters "
+                         "(python3 -c 'import secrets; print(secrets.token_urlsafe())' makes one)")
+    return token
+
+
 def is_loopback(host: str) -> bool:
     """True for a loopback name or address (127.0.0.0/8, ::1, localhost)."""
     name = _name(host)
@@ -130,21 +151,22 @@ def is_loopback(host: str) -> bool:
 
 @dataclass(frozen=True)
 class Exposure:
-    """The allowed host names and extra origins; None means any."""
+    """The allowed host names and extra origins (None means any) and the control token (None: none)."""
 
     hosts: frozenset[str] | None
     origins: frozenset[str] | None = frozenset()
+    token: str | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, config: Any) -> "Exposure":
         """From the monitor's config: ``host`` (the listening address), ``allowed_hosts`` and
-        ``allowed_origins``."""
+        ``allowed_origins``, ``token``."""
         extra = tuple(getattr(config, "allowed_hosts", ()))
         origins = frozenset(getattr(config, "allowed_origins", ()))
         listening = _name(str(getattr(config, "host", "")))
         own = {listening} if listening and listening not in WILDCARD_ADDRESSES else set()
         return cls(None if ANY in extra else frozenset(LOOPBACK_NAMES | own | set(extra)),
-                   None if ANY in origins else origins)
+                   None if ANY in origins else origins, getattr(config, "token", None))
 
     def allows_host(self, header: str | None) -> bool:
         return self.hosts is None or host_name(header) in self.hosts
@@ -160,3 +182,11 @@ class Exposure:
             return False
         own = origin(f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}")
         return normalised == own or normalised in self.origins
+
+    def accepts_token(self, candidate: object) -> bool:
+        """Whether ``candidate`` is the control token (always True when no token is set)."""
+        if self.token is None:
+            return True
+        if not isinstance(candidate, str):
+            return False
+        return hmac.compare_digest(candidate.encode("utf-8", "replace"), self.token.encode())

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from app.config import SOURCES, MonitorConfig
 from app.options import DEFAULT_SYMBOLS, host_list, origin_list, port_number, positive_float, symbol_list
+
+TOKEN_VARIABLE = "MONITOR_TOKEN"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allowed-origins", type=origin_list, default=(), metavar="ORIGINS",
                         help="pages that may send commands besides the monitor's own, comma-separated "
                              "scheme://name[:port]; * = any (default: none)")
+    parser.add_argument("--token-file", type=Path, default=None, metavar="FILE",
+                        help="file holding the token every control action needs (or set MONITOR_TOKEN); "
+                             "watching needs none (default: no token)")
     parser.add_argument("--port", type=port_number, default=8080, help="HTTP port, 0 = any free port (default: 8080)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the embedded exchange and strategies")
     parser.add_argument("--replay", nargs="*", default=[], metavar="FILE",
@@ -49,12 +55,14 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
     for path in args.replay:
         if not Path(path).is_file():
             raise UserError(f"cannot read recording {path}")
+    token = _control_token(os.environ.get(TOKEN_VARIABLE), args.token_file)
     return MonitorConfig(
         symbols=tuple(args.symbols),
         source=args.source,
         host=args.host,
         allowed_hosts=tuple(args.allowed_hosts),
         allowed_origins=tuple(args.allowed_origins),
+        token=token,
         port=args.port,
         seed=args.seed,
         strategies_enabled=enabled,
@@ -64,6 +72,30 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
         state_dir=args.state_dir,
         record_dir=args.record,
     )
+
+
+def _control_token(from_environment: str | None, token_file: Path | None) -> str | None:
+    """The control token from MONITOR_TOKEN or --token-file (not both); None when neither is given."""
+    from app.cli import UserError
+    from app.exposure import check_token
+
+    if from_environment is not None and token_file is not None:
+        raise UserError(f"give the token in {TOKEN_VARIABLE} or --token-file, not both")
+    if token_file is not None:
+        try:
+            text = token_file.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read --token-file {token_file}: {getattr(exc, 'strerror', None) or exc}") \
+                from None
+        source = f"--token-file {token_file}"
+    elif from_environment is not None:
+        text, source = from_environment, TOKEN_VARIABLE
+    else:
+        return None
+    try:
+        return check_token(text, source)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:

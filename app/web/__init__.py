@@ -15,6 +15,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from app.exposure import Exposure
+from app.web.access import ControlGate
 from app.web.assets import build_assets_blueprint
 from app.web.audience import Audience
 from app.web.broadcaster import SnapshotBroadcaster
@@ -90,7 +91,8 @@ def create_app(config: Any, engine: Any, async_mode: str | None = None, start_pu
     pacer = GcPacer(gc_full_every_s) if gc_full_every_s > 0 else None
     broadcaster = SnapshotBroadcaster(socketio, engine, audience, metrics, interval_s=interval_s, gc_pacer=pacer)
     app.extensions["monitor"] = WebState(engine, audience, broadcaster, metrics, registry, exposure)
-    socketio.on_namespace(ControlNamespace(engine, audience, broadcaster, metrics, max_clients))
+    socketio.on_namespace(ControlNamespace(engine, audience, broadcaster, metrics, max_clients,
+                                           ControlGate(exposure)))
 
     app.register_blueprint(build_routes_blueprint())
     app.register_blueprint(build_assets_blueprint())

@@ -1,4 +1,5 @@
-"""Who may change things: the checks in front of every state-changing HTTP request.
+"""Who may change things: the checks in front of every state-changing HTTP request and every
+Socket.IO control event.
 
 Rules:
 - Reading (GET, HEAD, OPTIONS) is open: the page, ``/api/state``, ``/health``, ``/metrics``.
@@ -9,7 +10,13 @@ Rules:
   - its body is declared ``application/json``, else 415. A cross-site form or ``text/plain``
     request is one a browser sends without asking; ``application/json`` from another origin
     needs a CORS preflight, which this server never grants.
+  - with a control token set, it carries ``Authorization: Bearer <token>``: without one 401,
+    with another 403.
 - A refused request changes nothing: the checks run before the route.
+- Socket.IO: a client presents the token once, at connect (``auth={"token": ...}``). Without it
+  (or with a wrong one) it still connects and watches, and is told so in its ``access`` event;
+  every control event it sends is acknowledged ``{"ok": false, "error": ...}``. Subscribing to
+  symbols and the clock are watching, not control.
 """
 from __future__ import annotations
 
@@ -30,4 +37,41 @@ def state_change_refusal(request: Any, exposure: Exposure) -> tuple[int, str] | 
         return 403, "cross-origin request refused: this page's origin may not change the monitor"
     if request.mimetype != JSON_MIMETYPE:
         return 415, f"state-changing requests must be {JSON_MIMETYPE}"
+    if exposure.token is not None:
+        scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            return 401, "this action needs the monitor's token: Authorization: Bearer <token>"
+        if not exposure.accepts_token(credential.strip()):
+            return 403, "token rejected"
     return None
+
+
+NEEDS_TOKEN = "this action needs the monitor's token: watching only"
+
+
+class ControlGate:
+    """Which connected Socket.IO clients may send control commands (by session id)."""
+
+    def __init__(self, exposure: Exposure) -> None:
+        self.exposure = exposure
+        self._cleared: dict[str, bool] = {}   # one entry per connected client
+
+    def admit(self, sid: str, auth: Any) -> dict:
+        """Note what ``sid`` presented at connect; the ``access`` event that tells the client."""
+        required = self.exposure.token is not None
+        presented = auth.get("token") if isinstance(auth, dict) else None
+        cleared = self.exposure.accepts_token(presented)
+        self._cleared[sid] = cleared
+        access: dict[str, Any] = {"token_required": required, "control": cleared}
+        if not cleared:
+            access["reason"] = "token rejected" if presented else "no token"
+        return access
+
+    def forget(self, sid: str) -> None:
+        self._cleared.pop(sid, None)
+
+    def refusal(self, sid: str, control: bool) -> dict | None:
+        """The ack refusing an event from ``sid`` (a control event when ``control``), or None."""
+        if control and not self._cleared.get(sid, False):
+            return {"ok": False, "error": NEEDS_TOKEN}
+        return None

@@ -98,10 +98,13 @@ def build_routes_blueprint() -> Blueprint:
     @routes.before_app_request
     def guard_state_changes():
         refusal = state_change_refusal(request, _web().exposure)
-        if refusal is not None:
-            status, reason = refusal
-            return json_response({"error": reason}, status=status)
-        return None
+        if refusal is None:
+            return None
+        status, reason = refusal
+        response = json_response({"error": reason}, status=status)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="monitor"'
+        return response
 
     @routes.after_app_request
     def count_request(response: Response) -> Response:

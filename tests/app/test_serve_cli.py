@@ -152,3 +152,23 @@ def test_control_panel_settings_survive_a_restart(tmp_path):
         state = wait_for(lambda s: s["strategies"]["ETHUSDT"]["risk"]["state"] == "HALTED", monitor.url + "/api/state")
         taker = next(s for s in state["strategies"]["BTCUSDT"]["strategies"] if s["name"] == "liquidity_taker")
         assert taker["enabled"] and taker["params"]["cooldown_ms"] == 7000
+
+
+def test_token_problems_are_one_clear_line_that_never_shows_the_token(tmp_path):
+    short = tmp_path / "short"
+    short.write_text("tiny-secret\n")
+    long_enough = "a-long-enough-token-0123456789"
+    cases = [
+        ({"MONITOR_TOKEN": "short-token"}, [], "MONITOR_TOKEN: the token is shorter than 16 characters"),
+        ({"MONITOR_TOKEN": "has a space 0123456789"}, [], "printable ASCII without spaces"),
+        ({"MONITOR_TOKEN": " "}, [], "MONITOR_TOKEN is empty"),
+        ({"MONITOR_TOKEN": long_enough}, ["--token-file", str(short)], "in MONITOR_TOKEN or --token-file, not both"),
+        ({}, ["--token-file", str(tmp_path / "missing")], f"cannot read --token-file {tmp_path / 'missing'}"),
+        ({}, ["--token-file", str(short)], "shorter than 16 characters"),
+    ]
+    for env, args, message in cases:
+        result = run_app(["serve", "--source", "sim", "--port", "0", *args], env=env)
+        assert result.returncode == 2, (env, args, result.stderr)
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        for secret in ("short-token", "has a space", long_enough, "tiny-secret"):
+            assert secret not in result.stderr

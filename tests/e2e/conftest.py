@@ -37,8 +37,9 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, monitor):
+def open_tab(browser, url: str):
+    """A fresh browser context (its own storage) with one page on ``url``; ``page.problems``
+    collects page errors, console errors (CSP violations among them) and failed requests."""
     context = browser.new_context(viewport={"width": 1680, "height": 1000})
     page = context.new_page()
     problems: list[str] = []
@@ -46,7 +47,13 @@ def page(browser, monitor):
     page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
     page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url}"))
     page.problems = problems
-    page.goto(monitor.url + "/")
+    page.goto(url)
+    return context, page
+
+
+@pytest.fixture
+def page(browser, monitor):
+    context, page = open_tab(browser, monitor.url + "/")
     yield page
     context.close()
 

@@ -15,9 +15,9 @@ START_TIMEOUT_S = 90.0
 class LiveMonitor(MonitorProcess):
     """``with LiveMonitor("BTCUSDT,ETHUSDT") as live: live.get("/health")``."""
 
-    def __init__(self, symbols: str = "BTCUSDT,ETHUSDT", extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, symbols: str = "BTCUSDT,ETHUSDT", extra: tuple[str, ...] = (), env: dict | None = None) -> None:
         super().__init__(["serve", "--source", "sim", "--port", "0", "--symbols", symbols, *extra],
-                         timeout_s=START_TIMEOUT_S)
+                         timeout_s=START_TIMEOUT_S, env=env)
         self.symbols = symbols.split(",")
 
     def __enter__(self) -> "LiveMonitor":

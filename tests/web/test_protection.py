@@ -86,3 +86,51 @@ def test_allowed_origins_add_pages_that_may_connect_and_command():
         assert refused.status == 403 and streaming(process.url) is True
         allowed = post(process.url, "stop", {"Content-Type": "application/json", "Origin": "https://dash.example"})
         assert allowed.status == 200 and streaming(process.url) is False
+
+
+TOKEN = "live-token-for-tests-0123456789"
+
+
+def socket_client(url: str, auth: dict | None = None):
+    import socketio
+
+    client = socketio.Client(reconnection=False)
+    accesses: list[dict] = []
+    client.on("access", accesses.append)
+    client.connect(url, transports=["websocket"], auth=auth, wait_timeout=20)
+    return client, accesses
+
+
+@pytest.mark.parametrize("how", ["environment", "file"])
+def test_the_token_guards_control_on_a_live_server_and_never_shows(tmp_path, how):
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    args, env = ["--port", "0", "--symbols", "BTCUSDT"], {}
+    if how == "file":
+        args += ["--token-file", str(token_file)]
+    else:
+        env["MONITOR_TOKEN"] = TOKEN
+    with MonitorProcess(args, module=MODULE, env=env) as process:
+        json_body = {"Content-Type": "application/json"}
+        assert post(process.url, "stop", json_body).status == 401
+        assert post(process.url, "stop", {**json_body, "Authorization": "Bearer not-the-token-000000"}).status == 403
+        assert streaming(process.url) is True
+        watcher, watcher_access = socket_client(process.url)
+        controller, controller_access = socket_client(process.url, {"token": TOKEN})
+        try:
+            ack = watcher.call("stream", {"action": "stop"}, timeout=20)
+            assert ack["ok"] is False and "token" in ack["error"]
+            assert streaming(process.url) is True
+            assert watcher.call("clock", {}, timeout=20)["ok"] is True
+            assert controller.call("stream", {"action": "stop"}, timeout=20) == {"ok": True, "streaming": False}
+            assert watcher_access == [{"token_required": True, "control": False, "reason": "no token"}]
+            assert controller_access == [{"token_required": True, "control": True}]
+        finally:
+            watcher.disconnect()
+            controller.disconnect()
+        answer = post(process.url, "start", {**json_body, "Authorization": f"Bearer {TOKEN}"})
+        assert answer.status == 200 and streaming(process.url) is True
+        for path in ("/", "/api/state", "/health", "/metrics"):
+            answer = request(process.url, path=path)
+            assert answer.status == 200 and TOKEN.encode() not in answer.body, path
+    assert TOKEN not in "".join(process.output)
