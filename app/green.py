@@ -104,8 +104,11 @@ def run_blocking(function: Callable[..., Any], *args: Any) -> Any:
 
 
 def listen(host: str, port: int) -> Any:
-    """A green listening socket (raises OSError when the address is taken)."""
-    return eventlet.listen((host, port), backlog=1024)  # bursts of Socket.IO clients connecting at once
+    """A green listening socket (raises OSError when the address is taken). Without SO_REUSEPORT,
+    which eventlet sets by default on a fixed port: with it a second monitor on the same port
+    starts beside the first and the kernel splits the connections between them."""
+    return eventlet.listen((host, port), backlog=1024,  # bursts of Socket.IO clients connecting at once
+                           reuse_port=False)
 
 
 class _PlainHttpProtocol(eventlet.wsgi.HttpProtocol):

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-file", type=Path, default=None, metavar="FILE",
                         help="file holding the token every control action needs (or set MONITOR_TOKEN); "
                              "watching needs none (default: no token)")
+    parser.add_argument("--allow-unauthenticated", action="store_true",
+                        help="serve a non-loopback --host without a token (anyone who reaches it can control it)")
     parser.add_argument("--port", type=port_number, default=8080, help="HTTP port, 0 = any free port (default: 8080)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the embedded exchange and strategies")
     parser.add_argument("--replay", nargs="*", default=[], metavar="FILE",
@@ -44,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace) -> MonitorConfig:
     from app.cli import UserError
+    from app.exposure import is_loopback
 
     enabled = tuple(s for s in args.strategies.replace(" ", "").split(",") if s and s != "none")
     known = MonitorConfig().strategies
@@ -56,6 +59,9 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
         if not Path(path).is_file():
             raise UserError(f"cannot read recording {path}")
     token = _control_token(os.environ.get(TOKEN_VARIABLE), args.token_file)
+    if token is None and not is_loopback(args.host) and not args.allow_unauthenticated:
+        raise UserError(f"--host {args.host} is reachable from other machines: set {TOKEN_VARIABLE} or --token-file "
+                        "so that only you can control the monitor, or pass --allow-unauthenticated")
     return MonitorConfig(
         symbols=tuple(args.symbols),
         source=args.source,

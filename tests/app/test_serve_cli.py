@@ -172,3 +172,34 @@ def test_token_problems_are_one_clear_line_that_never_shows_the_token(tmp_path):
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
         for secret in ("short-token", "has a space", long_enough, "tiny-secret"):
             assert secret not in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_second_monitor_on_a_taken_port_is_refused_with_one_line():
+    port = free_port()
+    with MonitorProcess(["serve", "--source", "sim", "--port", str(port), "--symbols", "BTCUSDT"]) as first:
+        assert first.port == port
+        second = run_app(["serve", "--source", "sim", "--port", str(port), "--symbols", "BTCUSDT"], timeout_s=30)
+        assert second.returncode == 2
+        assert second.stderr.strip().splitlines() == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+        assert get_json(first.url + "/health")["source"] == "sim", "the first one keeps serving"
+
+
+def test_a_non_loopback_host_without_a_token_refuses_to_start():
+    result = run_app(["serve", "--source", "sim", "--host", "0.0.0.0", "--port", "0"])
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "--host 0.0.0.0 is reachable from other machines" in result.stderr
+    assert "MONITOR_TOKEN" in result.stderr and "--allow-unauthenticated" in result.stderr
+
+
+@pytest.mark.parametrize("extra, env", [(["--allow-unauthenticated"], {}),
+                                        ([], {"MONITOR_TOKEN": "a-long-enough-token-0123456789"})])
+def test_a_non_loopback_host_starts_with_a_token_or_the_explicit_flag(extra, env):
+    args = ["serve", "--source", "sim", "--host", "0.0.0.0", "--port", "0", "--symbols", "BTCUSDT", *extra]
+    with MonitorProcess(args, env=env) as monitor:
+        assert get_json(f"http://127.0.0.1:{monitor.port}/health")["source"] == "sim"
