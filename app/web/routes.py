@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 
 from app.web.access import state_change_refusal
+from app.web.assets import PLOTLY_MAP_STYLE_ID
 from app.web.metrics import method_label, status_label
 from app.web.wire import encode_json
 
@@ -37,6 +38,7 @@ def build_routes_blueprint() -> Blueprint:
             source=engine.source,
             streaming=bool(engine.streaming),
             push_interval_ms=round(web.broadcaster.interval_s * 1000),
+            plotly_map_style_id=PLOTLY_MAP_STYLE_ID,
         )
 
     @routes.get("/health")

@@ -186,7 +186,8 @@ def test_a_second_monitor_on_a_taken_port_is_refused_with_one_line():
         assert first.port == port
         second = run_app(["serve", "--source", "sim", "--port", str(port), "--symbols", "BTCUSDT"], timeout_s=30)
         assert second.returncode == 2
-        assert second.stderr.strip().splitlines() == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+        assert second.stderr.strip().splitlines() == [
+            f"error: cannot listen on 127.0.0.1:{port}: Address already in use"]
         assert get_json(first.url + "/health")["source"] == "sim", "the first one keeps serving"
 
 

@@ -17,6 +17,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# Every Content-Security-Policy violation, as "directive blocked-url", in window.__cspViolations.
+CSP_WATCH = """window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+    e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"""
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +45,7 @@ def open_tab(browser, url: str):
     """A fresh browser context (its own storage) with one page on ``url``; ``page.problems``
     collects page errors, console errors (CSP violations among them) and failed requests."""
     context = browser.new_context(viewport={"width": 1680, "height": 1000})
+    context.add_init_script(CSP_WATCH)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))

@@ -31,7 +31,7 @@ def tab(browser, guarded):
 def heard_from_server(page) -> None:
     """The access verdict of the current connection is in."""
     wait_live(page)
-    page.wait_for_function("window.monitor.access.state !== null", timeout=WAIT_MS)
+    page.wait_for_function("() => window.monitor.access.state !== null", timeout=WAIT_MS)
 
 
 def disabled(page) -> list[bool]:
@@ -61,23 +61,23 @@ def test_read_only_without_the_token_then_unlocked_with_it(tab):
     page.wait_for_selector("#token-input", state="visible", timeout=WAIT_MS)
     page.fill("#token-input", "not-the-token-0123456789")
     page.click("#token-submit")
-    page.wait_for_function("document.getElementById('token-error').textContent.includes('rejected')",
+    page.wait_for_function("() => document.getElementById('token-error').textContent.includes('rejected')",
                            timeout=WAIT_MS)
     page.fill("#token-input", TOKEN)
     page.click("#token-submit")
     page.wait_for_selector("#token-modal", state="hidden", timeout=WAIT_MS)
     page.wait_for_selector("#readonly-badge", state="hidden", timeout=WAIT_MS)
-    page.wait_for_function("window.monitor.access.state.control === true", timeout=WAIT_MS)
+    page.wait_for_function("() => window.monitor.access.state.control === true", timeout=WAIT_MS)
     page.wait_for_selector("#btn-pause:not([disabled])", timeout=WAIT_MS)
     page.click("#btn-pause")
-    page.wait_for_function("document.getElementById('risk-state').textContent === 'HALTED'", timeout=WAIT_MS)
+    page.wait_for_function("() => document.getElementById('risk-state').textContent === 'HALTED'", timeout=WAIT_MS)
     page.click("#btn-resume")
-    page.wait_for_function("document.getElementById('risk-state').textContent === 'ACTIVE'", timeout=WAIT_MS)
+    page.wait_for_function("() => document.getElementById('risk-state').textContent === 'ACTIVE'", timeout=WAIT_MS)
     assert TOKEN not in page.content(), "the token is never rendered"
 
     page.reload()   # the tab keeps its token: connected with control, no prompt
     heard_from_server(page)
-    page.wait_for_function("window.monitor.access.state.control === true", timeout=WAIT_MS)
+    page.wait_for_function("() => window.monitor.access.state.control === true", timeout=WAIT_MS)
     assert page.is_hidden("#token-modal") and page.is_hidden("#readonly-badge")
     assert page.problems == []
 

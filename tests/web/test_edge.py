@@ -123,3 +123,29 @@ def test_allowed_hosts_adds_names_and_star_allows_any(allowed, served, refused):
             assert request(process.url, path="/api/state", host=host).status == 200, host
         for host in refused:
             assert request(process.url, path="/api/state", host=host).status == 421, host
+
+
+def test_every_response_carries_the_security_headers(server):
+    from app.web.edge import SECURITY_HEADERS
+
+    answers = {
+        "page": request(server.url, path="/"),
+        "state": request(server.url, path="/api/state"),
+        "static": request(server.url, path="/static/js/app.js"),
+        "vendor": request(server.url, path="/vendor/plotly.min.js"),
+        "not found": request(server.url, path="/no/such/page"),
+        "bad method": request(server.url, method="PUT", path="/api/state", headers={"Content-Type": "application/json"}),
+        "refused post": request(server.url, method="POST", path="/api/stream/stop"),
+        "foreign host": request(server.url, path="/", host="evil.example"),
+        "bad upgrade": request(server.url, path=POLLING_HANDSHAKE.replace("polling", "websocket"),
+                               headers={"Upgrade": "websocket", "Connection": "Upgrade"}),
+        "socket.io": request(server.url, path=POLLING_HANDSHAKE),
+        "route error": request(server.url, path="/boom"),
+        "error below flask": request(server.url, path="/boom-under-flask"),
+    }
+    for what, answer in answers.items():
+        for name, value in SECURITY_HEADERS:
+            assert answer.headers.get(name.lower()) == value, (what, name, answer.head)
+    policy = answers["page"].headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy

@@ -15,6 +15,7 @@ def test_page_is_dark_and_every_asset_is_served_locally(http):
     assert 'data-bs-theme="dark"' in html
     for symbol in SYMBOLS:
         assert f'data-symbol="{symbol}"' in html
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [], "no inline script: the CSP forbids it"
     urls = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert not [u for u in urls if u.startswith(("http:", "https:", "//"))], "the page must work offline"
     assets = [u for u in urls if u.startswith(("/static/", "/vendor/"))]
