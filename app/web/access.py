@@ -17,12 +17,17 @@ Rules:
   (or with a wrong one) it still connects and watches, and is told so in its ``access`` event;
   every control event it sends is acknowledged ``{"ok": false, "error": ...}``. Subscribing to
   symbols and the clock are watching, not control.
+- Every event from a client, watching or control, first takes a token from the client's bucket
+  (``rate_limit``); over budget it is refused with the time to retry.
 """
 from __future__ import annotations
 
-from typing import Any
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from app.exposure import Exposure
+from app.web import rate_limit
 
 READING_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 JSON_MIMETYPE = "application/json"
@@ -49,29 +54,43 @@ def state_change_refusal(request: Any, exposure: Exposure) -> tuple[int, str] | 
 NEEDS_TOKEN = "this action needs the monitor's token: watching only"
 
 
-class ControlGate:
-    """Which connected Socket.IO clients may send control commands (by session id)."""
+@dataclass
+class _Client:
+    cleared: bool                   # presented the token (or none is needed)
+    budget: rate_limit.TokenBucket
 
-    def __init__(self, exposure: Exposure) -> None:
+
+class ControlGate:
+    """Which connected Socket.IO clients may send control commands, and whether any client's
+    event is within its budget (by session id)."""
+
+    def __init__(self, exposure: Exposure, clock: Callable[[], float] = time.monotonic) -> None:
         self.exposure = exposure
-        self._cleared: dict[str, bool] = {}   # one entry per connected client
+        self.clock = clock
+        self._clients: dict[str, _Client] = {}   # one entry per connected client
 
     def admit(self, sid: str, auth: Any) -> dict:
         """Note what ``sid`` presented at connect; the ``access`` event that tells the client."""
         required = self.exposure.token is not None
         presented = auth.get("token") if isinstance(auth, dict) else None
         cleared = self.exposure.accepts_token(presented)
-        self._cleared[sid] = cleared
+        self._clients[sid] = _Client(cleared, rate_limit.TokenBucket(self.clock()))
         access: dict[str, Any] = {"token_required": required, "control": cleared}
         if not cleared:
             access["reason"] = "token rejected" if presented else "no token"
         return access
 
     def forget(self, sid: str) -> None:
-        self._cleared.pop(sid, None)
+        self._clients.pop(sid, None)
 
     def refusal(self, sid: str, control: bool) -> dict | None:
         """The ack refusing an event from ``sid`` (a control event when ``control``), or None."""
-        if control and not self._cleared.get(sid, False):
+        client = self._clients.get(sid)
+        if client is None:
+            return {"ok": False, "error": "not connected"}
+        retry_after_s = client.budget.take(self.clock())
+        if retry_after_s > 0:
+            return rate_limit.refusal(retry_after_s)
+        if control and not client.cleared:
             return {"ok": False, "error": NEEDS_TOKEN}
         return None

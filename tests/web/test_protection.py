@@ -134,3 +134,33 @@ def test_the_token_guards_control_on_a_live_server_and_never_shows(tmp_path, how
             answer = request(process.url, path=path)
             assert answer.status == 200 and TOKEN.encode() not in answer.body, path
     assert TOKEN not in "".join(process.output)
+
+
+def test_a_flooding_socketio_client_is_rate_limited_on_a_live_server(server):
+    import threading
+    import time
+
+    from app.web.rate_limit import BURST, EVENTS_PER_S
+
+    client, _ = socket_client(server.url)
+    sent = 5 * BURST
+    acks: list[dict] = []
+    all_in = threading.Event()
+
+    def answered(ack: dict) -> None:
+        acks.append(ack)
+        if len(acks) == sent:
+            all_in.set()
+
+    try:
+        started = time.monotonic()
+        for _ in range(sent):
+            client.emit("risk", {"symbol": "BTCUSDT", "action": "pause"}, callback=answered)
+        assert all_in.wait(30), f"{len(acks)} of {sent} acks"
+        elapsed = time.monotonic() - started
+    finally:
+        client.disconnect()
+    accepted = sum(ack["ok"] for ack in acks)
+    assert BURST <= accepted <= BURST + EVENTS_PER_S * elapsed + 1, (accepted, elapsed)
+    assert all("too many events" in ack["error"] for ack in acks if not ack["ok"])
+    assert request(server.url, path="/health").status == 200
