@@ -53,7 +53,8 @@ def create_app(config: Any, engine: Any, async_mode: str | None = None, start_pu
     ``push_interval_s`` (s), ``max_clients``, ``websocket_compression`` (default off: see
     ``wire.WithoutWebSocketCompression``) and ``gc_full_every_s`` (default 30 s, 0 = leave
     CPython's collector alone: see ``gc_pacer``), with defaults when ``config`` lacks them, and
-    ``host``/``allowed_hosts``/``allowed_origins`` for the Host and Origin checks (``app.exposure``).
+    ``host``/``allowed_hosts``/``allowed_origins``/``token`` for who may reach and control it
+    (``app.exposure``).
     ``async_mode`` None lets Flask-SocketIO pick eventlet when it is installed. The push loop
     starts as a background task unless ``start_push`` is False (tests drive it tick by tick).
     """

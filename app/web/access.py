@@ -6,7 +6,8 @@ Rules:
 - Every other method changes state, and is refused unless
   - its ``Origin``, when it has one, is allowed (``Exposure.allows_origin``: the page's own, or
     one of ``--allowed-origins``), else 403: another site's page cannot act through the user's
-    browser. A request without ``Origin`` (curl, scripts) is not a browser's cross-site request;
+    browser. A request without ``Origin`` (curl, scripts) is no browser's cross-site request:
+    the token judges it;
   - its body is declared ``application/json``, else 415. A cross-site form or ``text/plain``
     request is one a browser sends without asking; ``application/json`` from another origin
     needs a CORS preflight, which this server never grants.
