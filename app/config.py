@@ -16,6 +16,9 @@ class MonitorConfig:
     symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT")
     source: str = "auto"
     host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()   # Host names served besides loopback and host ("*" = any)
+    allowed_origins: tuple[str, ...] = ()  # pages that may send commands besides the monitor's own ("*" = any)
+    token: str | None = field(default=None, repr=False)  # control token (app.exposure); never shown
     port: int = 8080
     seed: int = 7
     depth_levels: int = 20

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import re
 
+from app.exposure import parse_host_list, parse_origin_list
+
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 
 
@@ -66,6 +68,21 @@ def port_number(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port out of range 0..65535: {port}")
     return port
+
+
+def _argument_type(parse):
+    """An argparse type from a parser that raises ValueError with a one-line message."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    convert.__doc__ = parse.__doc__
+    return convert
+
+
+host_list = _argument_type(parse_host_list)        # names or addresses, or '*' (app.exposure)
+origin_list = _argument_type(parse_origin_list)    # scheme://name[:port] origins, or '*' (app.exposure)
 
 
 positive_float = number(0, what="value")

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from app.config import SOURCES, MonitorConfig
-from app.options import DEFAULT_SYMBOLS, port_number, positive_float, symbol_list
+from app.options import DEFAULT_SYMBOLS, host_list, origin_list, port_number, positive_float, symbol_list
+
+TOKEN_VARIABLE = "MONITOR_TOKEN"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,6 +17,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--symbols", type=symbol_list, default=symbol_list(DEFAULT_SYMBOLS),
                         help=f"comma-separated symbols (default: {DEFAULT_SYMBOLS})")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--allowed-hosts", type=host_list, default=(), metavar="NAMES",
+                        help="host names served besides localhost/127.0.0.1/::1 and --host, comma-separated; "
+                             "* = any (default: none)")
+    parser.add_argument("--allowed-origins", type=origin_list, default=(), metavar="ORIGINS",
+                        help="pages that may send commands besides the monitor's own, comma-separated "
+                             "scheme://name[:port]; * = any (default: none)")
+    parser.add_argument("--token-file", type=Path, default=None, metavar="FILE",
+                        help="file holding the token every control action needs (or set MONITOR_TOKEN); "
+                             "watching needs none (default: no token)")
+    parser.add_argument("--allow-unauthenticated", action="store_true",
+                        help="serve a non-loopback --host without a token (anyone who reaches it can control it)")
     parser.add_argument("--port", type=port_number, default=8080, help="HTTP port, 0 = any free port (default: 8080)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the embedded exchange and strategies")
     parser.add_argument("--replay", nargs="*", default=[], metavar="FILE",
@@ -32,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace) -> MonitorConfig:
     from app.cli import UserError
+    from app.exposure import is_loopback
 
     enabled = tuple(s for s in args.strategies.replace(" ", "").split(",") if s and s != "none")
     known = MonitorConfig().strategies
@@ -43,10 +58,17 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
     for path in args.replay:
         if not Path(path).is_file():
             raise UserError(f"cannot read recording {path}")
+    token = _control_token(os.environ.get(TOKEN_VARIABLE), args.token_file)
+    if token is None and not is_loopback(args.host) and not args.allow_unauthenticated:
+        raise UserError(f"--host {args.host} is reachable from other machines: set {TOKEN_VARIABLE} or --token-file "
+                        "so that only you can control the monitor, or pass --allow-unauthenticated")
     return MonitorConfig(
         symbols=tuple(args.symbols),
         source=args.source,
         host=args.host,
+        allowed_hosts=tuple(args.allowed_hosts),
+        allowed_origins=tuple(args.allowed_origins),
+        token=token,
         port=args.port,
         seed=args.seed,
         strategies_enabled=enabled,
@@ -58,10 +80,40 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
     )
 
 
+def _control_token(from_environment: str | None, token_file: Path | None) -> str | None:
+    """The control token from MONITOR_TOKEN or --token-file (not both); None when neither is given."""
+    from app.cli import UserError
+    from app.exposure import check_token
+
+    if from_environment is not None and token_file is not None:
+        raise UserError(f"give the token in {TOKEN_VARIABLE} or --token-file, not both")
+    if token_file is not None:
+        try:
+            text = token_file.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read --token-file {token_file}: {getattr(exc, 'strerror', None) or exc}") \
+                from None
+        source = f"--token-file {token_file}"
+    elif from_environment is not None:
+        text, source = from_environment, TOKEN_VARIABLE
+    else:
+        return None
+    try:
+        return check_token(text, source)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     import signal
+    import sys
+
+    from app.exposure import WILDCARD_ADDRESSES
 
     config = build_config(args)
+    if config.host in WILDCARD_ADDRESSES and not config.allowed_hosts:
+        print(f"monitor: listening on every interface ({config.host}), but only loopback names are served: "
+              "list the names clients use with --allowed-hosts", file=sys.stderr)
     from app import green
 
     def terminate(signum, frame):  # a service manager's stop: shut down as cleanly as on Ctrl-C

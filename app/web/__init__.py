@@ -14,10 +14,13 @@ from typing import Any
 from flask import Flask
 from flask_socketio import SocketIO
 
+from app.exposure import Exposure
+from app.web.access import ControlGate
 from app.web.assets import build_assets_blueprint
 from app.web.audience import Audience
 from app.web.broadcaster import SnapshotBroadcaster
 from app.web.controls import ControlNamespace
+from app.web.edge import Edge
 from app.web.gc_pacer import GcPacer
 from app.web.metrics import WebMetrics, registry_for
 from app.web.routes import build_routes_blueprint
@@ -40,6 +43,7 @@ class WebState:
     broadcaster: SnapshotBroadcaster
     metrics: WebMetrics
     registry: Any   # prometheus_client CollectorRegistry served at /metrics
+    exposure: Exposure
 
 
 def create_app(config: Any, engine: Any, async_mode: str | None = None, start_push: bool = True) -> Flask:
@@ -48,7 +52,9 @@ def create_app(config: Any, engine: Any, async_mode: str | None = None, start_pu
     ``config`` is the monitor's frozen config (``app.config.MonitorConfig``); this reads
     ``push_interval_s`` (s), ``max_clients``, ``websocket_compression`` (default off: see
     ``wire.WithoutWebSocketCompression``) and ``gc_full_every_s`` (default 30 s, 0 = leave
-    CPython's collector alone: see ``gc_pacer``), with defaults when ``config`` lacks them.
+    CPython's collector alone: see ``gc_pacer``), with defaults when ``config`` lacks them, and
+    ``host``/``allowed_hosts``/``allowed_origins``/``token`` for who may reach and control it
+    (``app.exposure``).
     ``async_mode`` None lets Flask-SocketIO pick eventlet when it is installed. The push loop
     starts as a background task unless ``start_push`` is False (tests drive it tick by tick).
     """
@@ -62,8 +68,10 @@ def create_app(config: Any, engine: Any, async_mode: str | None = None, start_pu
     app.config.update(JSON_SORT_KEYS=False, TEMPLATES_AUTO_RELOAD=False)
     app.json.sort_keys = False
 
+    exposure = Exposure.of(config)
     options: dict[str, Any] = {
         "serializer": OrjsonPacket,
+        "cors_allowed_origins": exposure.allows_origin,  # the page's own origin, plus --allowed-origins
         "manage_session": False,      # no Flask session in socket handlers: saves a copy per event
         "always_connect": True,       # CONNECT goes out first, so the connect handler may emit
         "ping_interval": 20,
@@ -76,14 +84,16 @@ def create_app(config: Any, engine: Any, async_mode: str | None = None, start_pu
     if not compression:
         # Outside Flask-SocketIO's middleware, so the handshake never sees the offer.
         app.wsgi_app = WithoutWebSocketCompression(app.wsgi_app)
+    app.wsgi_app = Edge(app.wsgi_app, exposure)  # outermost: every request, Socket.IO's too, crosses it first
 
     registry = registry_for(engine)
     metrics = WebMetrics.of(registry)
     audience = Audience(engine.symbols)
     pacer = GcPacer(gc_full_every_s) if gc_full_every_s > 0 else None
     broadcaster = SnapshotBroadcaster(socketio, engine, audience, metrics, interval_s=interval_s, gc_pacer=pacer)
-    app.extensions["monitor"] = WebState(engine, audience, broadcaster, metrics, registry)
-    socketio.on_namespace(ControlNamespace(engine, audience, broadcaster, metrics, max_clients))
+    app.extensions["monitor"] = WebState(engine, audience, broadcaster, metrics, registry, exposure)
+    socketio.on_namespace(ControlNamespace(engine, audience, broadcaster, metrics, max_clients,
+                                           ControlGate(exposure)))
 
     app.register_blueprint(build_routes_blueprint())
     app.register_blueprint(build_assets_blueprint())

@@ -12,6 +12,11 @@ from pathlib import Path
 from flask import Blueprint, send_from_directory
 
 VENDOR_MAX_AGE_S = 24 * 3600
+# plotly.min.js (plotly 7.1.0, plotly.js 4.1) writes MapLibre's stylesheet into an inline <style>
+# as it loads, unless an element with this id exists. The page draws no maps, and the
+# Content-Security-Policy refuses inline style text, so the page carries an empty element with
+# this id instead (the browser tests fail on any policy violation, should a new plotly change it).
+PLOTLY_MAP_STYLE_ID = "9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98efbc0130da53"
 
 
 def package_dir(name: str) -> Path:

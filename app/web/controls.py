@@ -3,19 +3,22 @@
 Every control event is acknowledged with ``{"ok": bool, "error"?: str, ...}``. Commands that
 change trading state (stream, strategy, risk) go to the engine, which applies them between
 market events; subscriptions only move the client between rooms. Bad payloads get one clear
-error line in the ack, never an exception in the server.
+error line in the ack, never an exception in the server. Every event passes the ``ControlGate``
+first (``app.web.access``): control events need a cleared client.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 from flask import request
 from flask_socketio import ConnectionRefusedError as RefusedConnection
 from flask_socketio import Namespace, emit, join_room, leave_room
 
 from app.payload import payload_problem
+from app.web.access import ControlGate
 from app.web.audience import Audience
 from app.web.broadcaster import SnapshotBroadcaster, status_of
 from app.web.metrics import WebMetrics
@@ -27,12 +30,25 @@ def _failure(message: str) -> dict:
     return {"ok": False, "error": message}
 
 
+def _gated(command: str, control: bool = True) -> Callable:
+    """A handler of event ``command`` that runs only when the gate lets the client's event through;
+    otherwise the gate's refusal is the ack. ``control`` False: watching events."""
+    def decorate(handler: Callable) -> Callable:
+        @functools.wraps(handler)
+        def gated(self: "ControlNamespace", data: Any = None) -> dict:
+            refusal = self.gate.refusal(request.sid, control)
+            return self._count(command, refusal) if refusal is not None else handler(self, data)
+        return gated
+    return decorate
+
+
 class ControlNamespace(Namespace):
     """The default namespace ``/``: one instance serves every client."""
 
     def __init__(self, engine: Any, audience: Audience, broadcaster: SnapshotBroadcaster,
-                 metrics: WebMetrics, max_clients: int) -> None:
+                 metrics: WebMetrics, max_clients: int, gate: ControlGate) -> None:
         super().__init__("/")
+        self.gate = gate
         self.engine = engine
         self.audience = audience
         self.broadcaster = broadcaster
@@ -49,12 +65,15 @@ class ControlNamespace(Namespace):
         self.metrics.connections.inc()
         emit("status", status_of(self.engine))
         self._send_latest(None)
+        emit("access", self.gate.admit(sid, auth))
 
     def on_disconnect(self, reason: Any = None) -> None:
+        self.gate.forget(request.sid)
         if self.audience.leave(request.sid) is not None:
             self._clients_changed()
 
     # -- control events ----------------------------------------------------------------------
+    @_gated("subscribe", control=False)
     def on_subscribe(self, data: Any = None) -> dict:
         """``{"symbols": [..]}``; an empty list or every symbol means all symbols."""
         if not isinstance(data, dict) or not isinstance(data.get("symbols"), list):
@@ -76,11 +95,13 @@ class ControlNamespace(Namespace):
         chosen = sorted(symbols) if symbols is not None else list(self.engine.symbols)
         return self._count("subscribe", {"ok": True, "symbols": chosen})
 
+    @_gated("stream")
     def on_stream(self, data: Any = None) -> dict:
         if not isinstance(data, dict) or data.get("action") not in ("start", "stop"):
             return self._count("stream", _failure('stream needs {"action": "start"|"stop"}'))
         return self._engine_command("stream", data)
 
+    @_gated("strategy")
     def on_strategy(self, data: Any = None) -> dict:
         if not isinstance(data, dict) or not data.get("symbol") or not data.get("name"):
             return self._count("strategy", _failure(
@@ -89,6 +110,7 @@ class ControlNamespace(Namespace):
             return self._count("strategy", _failure("strategy params must be an object"))
         return self._engine_command("strategy", data)
 
+    @_gated("risk")
     def on_risk(self, data: Any = None) -> dict:
         if not isinstance(data, dict) or not data.get("symbol") \
                 or data.get("action") not in ("pause", "resume", "limits"):
@@ -98,6 +120,7 @@ class ControlNamespace(Namespace):
             return self._count("risk", _failure("risk limits must be an object"))
         return self._engine_command("risk", data)
 
+    @_gated("clock", control=False)
     def on_clock(self, data: Any = None) -> dict:
         """Server time (ms) so a client can estimate its clock offset for latency figures."""
         return {"ok": True, "server_ms": time.time() * 1000.0}

@@ -2,9 +2,16 @@
 
 The engine owns the registry and fills it with feed/strategy metrics; this adds what only the web
 layer sees, so ``/metrics`` exposes one coherent set.
+
+Every label value comes from a fixed set: a label a client could choose (an HTTP method is any
+token the client sends) would let anyone grow ``/metrics`` and the server's memory without
+bound. HTTP methods and statuses outside the known sets count as ``other``; endpoints are the
+app's own route names (``unmatched`` for the rest); commands are the handlers' names; symbols
+are the configured ones.
 """
 from __future__ import annotations
 
+import http
 import weakref
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -12,6 +19,20 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 _PUSH_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
 _HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+OTHER = "other"
+HTTP_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+HTTP_STATUSES = frozenset(str(status.value) for status in http.HTTPStatus)
+
+
+def method_label(method: str) -> str:
+    return method if method in HTTP_METHODS else OTHER
+
+
+def status_label(code: int) -> str:
+    text = str(code)
+    return text if text in HTTP_STATUSES else OTHER
+
 
 # One set per registry: a second app over the same engine (tests) reuses the collectors
 # instead of failing on duplicate names.

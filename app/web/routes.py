@@ -8,6 +8,9 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 
+from app.web.access import state_change_refusal
+from app.web.assets import PLOTLY_MAP_STYLE_ID
+from app.web.metrics import method_label, status_label
 from app.web.wire import encode_json
 
 MAX_BOOK_DEPTH = 5000
@@ -35,6 +38,7 @@ def build_routes_blueprint() -> Blueprint:
             source=engine.source,
             streaming=bool(engine.streaming),
             push_interval_ms=round(web.broadcaster.interval_s * 1000),
+            plotly_map_style_id=PLOTLY_MAP_STYLE_ID,
         )
 
     @routes.get("/health")
@@ -93,14 +97,25 @@ def build_routes_blueprint() -> Blueprint:
     def start_timer():
         g.request_started = time.perf_counter()
 
+    @routes.before_app_request
+    def guard_state_changes():
+        refusal = state_change_refusal(request, _web().exposure)
+        if refusal is None:
+            return None
+        status, reason = refusal
+        response = json_response({"error": reason}, status=status)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="monitor"'
+        return response
+
     @routes.after_app_request
     def count_request(response: Response) -> Response:
         started = g.get("request_started")
         if started is not None:
             metrics = _web().metrics
             endpoint = request.endpoint or "unmatched"
-            metrics.http_requests.labels(endpoint=endpoint, method=request.method,
-                                         status=str(response.status_code)).inc()
+            metrics.http_requests.labels(endpoint=endpoint, method=method_label(request.method),
+                                         status=status_label(response.status_code)).inc()
             metrics.http_seconds.labels(endpoint=endpoint).observe(time.perf_counter() - started)
         return response
 

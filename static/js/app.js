@@ -2,6 +2,7 @@
 // the store as they arrive; the screen is redrawn at most once per animation frame, and only
 // the parts that are visible.
 
+import { AccessControl } from "./access.js";
 import { ActivityFeed } from "./activity.js";
 import { CompareChart, DepthChart, EquityChart, PriceChart, refreshThemeColors, resizeCharts } from "./charts.js";
 import { CompareCards } from "./compare.js";
@@ -47,7 +48,11 @@ const controls = new ControlPanel(socket, store, {
   start: $("btn-start"), stop: $("btn-stop"), pause: $("btn-pause"), resume: $("btn-resume"),
   riskState: $("risk-state"), riskReason: $("risk-reason"), limitsForm: $("limits-form"),
   limitsApply: $("limits-apply"), strategyList: $("strategy-list"), ackLine: $("ack-line"),
-  symbolLabel: $("ctl-symbol"),
+  symbolLabel: $("ctl-symbol"), panel: $("controls"),
+});
+const access = new AccessControl(conn, controls, {
+  modal: $("token-modal"), form: $("token-form"), input: $("token-input"), error: $("token-error"),
+  badge: $("readonly-badge"), unlock: $("unlock-button"),
 });
 
 // ---------------------------------------------------------------- watched symbols
@@ -184,6 +189,8 @@ socket.on("connect", () => {
 socket.on("disconnect", () => setConnState("offline", "Disconnected"));
 socket.on("connect_error", () => setConnState("offline", "Offline"));
 socket.io.on("reconnect_attempt", (n) => setConnState("connecting", `Reconnecting (${n})`));
+
+socket.on("access", (verdict) => access.update(verdict));
 
 socket.on("status", (status) => {
   if (status.source) setSource(status.source);
@@ -489,4 +496,4 @@ setStreaming(root.dataset.streaming === "true");
 applyWatched(view.watched, false);
 selectSymbol(view.watched[0]);
 applyTheme(document.documentElement.getAttribute("data-bs-theme") === "light" ? "light" : "dark");
-window.monitor = { store, latency, conn, view, timings };   // for debugging and the browser tests
+window.monitor = { store, latency, conn, view, timings, access };   // for debugging and the browser tests

@@ -1,5 +1,8 @@
 // The Socket.IO connection: state for the navbar, the server clock offset (for latency
-// figures that do not depend on the browser's clock being right) and the push rate.
+// figures that do not depend on the browser's clock being right) and the push rate. Every
+// (re)connect presents this tab's control token, if it has one (access.js).
+
+import { storedToken } from "./access.js";
 
 const CLOCK_SAMPLES = 8;
 const CLOCK_RESYNC_MS = 30000;
@@ -7,13 +10,22 @@ const CLOCK_RESYNC_MS = 30000;
 export class Connection {
   constructor() {
     // WebSocket first (no long-polling round trips at 5 Hz); polling stays as a fallback.
-    this.socket = io({ transports: ["websocket", "polling"], reconnectionDelayMax: 5000, timeout: 10000 });
+    this.socket = io({
+      transports: ["websocket", "polling"], reconnectionDelayMax: 5000, timeout: 10000,
+      auth: (send) => send({ token: storedToken() }),
+    });
     this.offsetMs = 0;          // server clock - browser clock
     this.clockSamples = [];
     this.state = "connecting";
     this.receipts = [];
     this.socket.on("connect", () => this.syncClock());
     this.clockTimer = setInterval(() => this.syncClock(), CLOCK_RESYNC_MS);
+  }
+
+  /** Connect again, presenting the token as it is now. */
+  reconnect() {
+    this.socket.disconnect();
+    this.socket.connect();
   }
 
   /** NTP-style estimate; keep the sample with the smallest round trip. */

@@ -1,6 +1,7 @@
 // The control panel: start/stop streaming, per-symbol risk pause/resume and limits, strategies
 // on/off with their parameters. Every command is a Socket.IO event with an acknowledgement;
 // the result shows in one line. Inputs the user is editing are never overwritten by a push.
+// Read-only (a token is required and this tab has none) disables every control.
 
 const ACK_TIMEOUT_MS = 5000;
 
@@ -91,6 +92,8 @@ export class ControlPanel {
     this.strategyKey = null;
     this.limitsKey = null;
     this.strategyEls = new Map();
+    this.readOnly = false;
+    this.streaming = null;
     els.start.addEventListener("click", () => this.send("stream", { action: "start" }, "streaming started"));
     els.stop.addEventListener("click", () => this.send("stream", { action: "stop" }, "streaming stopped"));
     els.pause.addEventListener("click", () =>
@@ -138,8 +141,19 @@ export class ControlPanel {
   }
 
   setStreaming(streaming) {
-    this.els.start.disabled = streaming === true;
-    this.els.stop.disabled = streaming === false;
+    this.streaming = streaming;
+    this.els.start.disabled = this.readOnly || streaming === true;
+    this.els.stop.disabled = this.readOnly || streaming === false;
+  }
+
+  setReadOnly(readOnly) {
+    if (readOnly === this.readOnly) return;
+    this.readOnly = readOnly;
+    this.els.panel.classList.toggle("read-only", readOnly);
+    this.setStreaming(this.streaming);
+    this.strategyKey = null;   // rebuilt with the toggles enabled or not
+    this.limitsKey = null;
+    if (this.symbol) this.update();
   }
 
   show(symbol) {
@@ -166,8 +180,9 @@ export class ControlPanel {
     }
     const reason = risk && risk.reason ? risk.reason : "";
     if (this.els.riskReason.textContent !== reason) this.els.riskReason.textContent = reason;
-    this.els.pause.disabled = !risk || state === "HALTED";
-    this.els.resume.disabled = !risk || state === "ACTIVE";
+    this.els.pause.disabled = this.readOnly || !risk || state === "HALTED";
+    this.els.resume.disabled = this.readOnly || !risk || state === "ACTIVE";
+    this.els.limitsApply.disabled = this.readOnly;
     const limits = risk ? risk.limits || {} : {};
     const key = `${this.symbol}|${Object.keys(limits).join(",")}`;
     if (key !== this.limitsKey) {
@@ -222,6 +237,7 @@ export class ControlPanel {
       toggle.role = "switch";
       toggle.id = `strategy-${this.symbol}-${s.name}`;
       toggle.checked = !!s.enabled;
+      toggle.disabled = this.readOnly;
       toggle.setAttribute("aria-label", `${s.name} on/off`);
       const name = document.createElement("label");
       name.className = "form-check-label strategy-name";
@@ -246,6 +262,7 @@ export class ControlPanel {
       apply.type = "button";
       apply.className = "btn btn-sm btn-outline-primary mt-1";
       apply.textContent = "Apply parameters";
+      apply.disabled = this.readOnly;
       editor.append(params, apply);
       box.append(head, state, editor);
       container.append(box);

@@ -67,6 +67,9 @@ def test_port_in_use_is_one_clear_line():
     (["serve", "--source", "replay"], "--source replay needs --replay FILE"),
     (["serve", "--source", "replay", "--replay", "/nonexistent.gz"], "cannot read recording /nonexistent.gz"),
     (["serve", "--source", "moon"], "invalid choice: 'moon'"),
+    (["serve", "--allowed-hosts", "http://monitor.example"], "not a host name: 'http://monitor.example'"),
+    (["serve", "--allowed-hosts", "monitor.example:8080"], "without a port"),
+    (["serve", "--allowed-origins", "dash.example"], "not an origin: 'dash.example'"),
 ])
 def test_bad_arguments_give_one_line_and_non_zero_exit(args, message):
     result = run_app(args)
@@ -82,10 +85,13 @@ def test_environment_variables_set_options():
 
     from tests.monitor_process import ROOT
 
-    env = {**os.environ, "MONITOR_PORT": "70001"}
-    result = subprocess.run([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60)
-    assert result.returncode == 2 and "MONITOR_PORT" in result.stderr and "port out of range" in result.stderr
+    for name, value, message in (("MONITOR_PORT", "70001", "port out of range"),
+                                 ("MONITOR_ALLOWED_HOSTS", "a.example,b/c", "not a host name: 'b/c'")):
+        env = {**os.environ, name: value}
+        result = subprocess.run([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 2 and name in result.stderr and message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("args, message", [
@@ -146,3 +152,55 @@ def test_control_panel_settings_survive_a_restart(tmp_path):
         state = wait_for(lambda s: s["strategies"]["ETHUSDT"]["risk"]["state"] == "HALTED", monitor.url + "/api/state")
         taker = next(s for s in state["strategies"]["BTCUSDT"]["strategies"] if s["name"] == "liquidity_taker")
         assert taker["enabled"] and taker["params"]["cooldown_ms"] == 7000
+
+
+def test_token_problems_are_one_clear_line_that_never_shows_the_token(tmp_path):
+    short = tmp_path / "short"
+    short.write_text("tiny-secret\n")
+    long_enough = "a-long-enough-token-0123456789"
+    cases = [
+        ({"MONITOR_TOKEN": "short-token"}, [], "MONITOR_TOKEN: the token is shorter than 16 characters"),
+        ({"MONITOR_TOKEN": "has a space 0123456789"}, [], "printable ASCII without spaces"),
+        ({"MONITOR_TOKEN": " "}, [], "MONITOR_TOKEN is empty"),
+        ({"MONITOR_TOKEN": long_enough}, ["--token-file", str(short)], "in MONITOR_TOKEN or --token-file, not both"),
+        ({}, ["--token-file", str(tmp_path / "missing")], f"cannot read --token-file {tmp_path / 'missing'}"),
+        ({}, ["--token-file", str(short)], "shorter than 16 characters"),
+    ]
+    for env, args, message in cases:
+        result = run_app(["serve", "--source", "sim", "--port", "0", *args], env=env)
+        assert result.returncode == 2, (env, args, result.stderr)
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        for secret in ("short-token", "has a space", long_enough, "tiny-secret"):
+            assert secret not in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_second_monitor_on_a_taken_port_is_refused_with_one_line():
+    port = free_port()
+    with MonitorProcess(["serve", "--source", "sim", "--port", str(port), "--symbols", "BTCUSDT"]) as first:
+        assert first.port == port
+        second = run_app(["serve", "--source", "sim", "--port", str(port), "--symbols", "BTCUSDT"], timeout_s=30)
+        assert second.returncode == 2
+        assert second.stderr.strip().splitlines() == [
+            f"error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+        assert get_json(first.url + "/health")["source"] == "sim", "the first one keeps serving"
+
+
+def test_a_non_loopback_host_without_a_token_refuses_to_start():
+    result = run_app(["serve", "--source", "sim", "--host", "0.0.0.0", "--port", "0"])
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "--host 0.0.0.0 is reachable from other machines" in result.stderr
+    assert "MONITOR_TOKEN" in result.stderr and "--allow-unauthenticated" in result.stderr
+
+
+@pytest.mark.parametrize("extra, env", [(["--allow-unauthenticated"], {}),
+                                        ([], {"MONITOR_TOKEN": "a-long-enough-token-0123456789"})])
+def test_a_non_loopback_host_starts_with_a_token_or_the_explicit_flag(extra, env):
+    args = ["serve", "--source", "sim", "--host", "0.0.0.0", "--port", "0", "--symbols", "BTCUSDT", *extra]
+    with MonitorProcess(args, env=env) as monitor:
+        assert get_json(f"http://127.0.0.1:{monitor.port}/health")["source"] == "sim"

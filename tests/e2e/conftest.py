@@ -17,6 +17,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+# Every Content-Security-Policy violation, as "directive blocked-url", in window.__cspViolations.
+CSP_WATCH = """window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+    e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"""
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +41,24 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, monitor):
+def open_tab(browser, url: str):
+    """A fresh browser context (its own storage) with one page on ``url``; ``page.problems``
+    collects page errors, console errors (CSP violations among them) and failed requests."""
     context = browser.new_context(viewport={"width": 1680, "height": 1000})
+    context.add_init_script(CSP_WATCH)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
     page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url}"))
     page.problems = problems
-    page.goto(monitor.url + "/")
+    page.goto(url)
+    return context, page
+
+
+@pytest.fixture
+def page(browser, monitor):
+    context, page = open_tab(browser, monitor.url + "/")
     yield page
     context.close()
 

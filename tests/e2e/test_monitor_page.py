@@ -24,12 +24,12 @@ def test_page_fills_with_live_data(page, artifacts):
                      "#pnl-realized", "#pnl-unrealized", "#pnl-position", "#pnl-drawdown", "#pnl-sharpe-sub",
                      "#latency", "#push-rate"):
         expect_text(selector)
-    page.wait_for_function("document.querySelectorAll('#ladder .ladder-row.ask:not(.empty)').length >= 5",
+    page.wait_for_function("() => document.querySelectorAll('#ladder .ladder-row.ask:not(.empty)').length >= 5",
                            timeout=WAIT_MS)
-    page.wait_for_function("document.querySelectorAll('#ladder .ladder-row.bid:not(.empty)').length >= 5",
+    page.wait_for_function("() => document.querySelectorAll('#ladder .ladder-row.bid:not(.empty)').length >= 5",
                            timeout=WAIT_MS)
-    page.wait_for_function("document.querySelectorAll('#tape-body tr').length >= 1", timeout=WAIT_MS)
-    page.wait_for_function("document.querySelectorAll('#activity .act').length >= 1", timeout=WAIT_MS)
+    page.wait_for_function("() => document.querySelectorAll('#tape-body tr').length >= 1", timeout=WAIT_MS)
+    page.wait_for_function("() => document.querySelectorAll('#activity .act').length >= 1", timeout=WAIT_MS)
     page.wait_for_function(
         "() => { const g = document.getElementById('price-chart'); return g.data && g.data[0].x.length >= 5; }",
         timeout=WAIT_MS)
@@ -53,7 +53,7 @@ def test_page_fills_with_live_data(page, artifacts):
     # Strategy controls were built from the snapshot.
     page.wait_for_selector("#strategy-list .strategy-toggle", timeout=WAIT_MS)
     # A few seconds of history on the chart, then the screenshot.
-    page.wait_for_function("document.getElementById('price-chart').data[0].x.length >= 30", timeout=WAIT_MS)
+    page.wait_for_function("() => document.getElementById('price-chart').data[0].x.length >= 30", timeout=WAIT_MS)
     page.screenshot(path=str(artifacts / "monitor_dark.png"))
     # Sharpe carries its definition in a tooltip.
     page.hover("#sharpe-info")
@@ -71,7 +71,7 @@ def test_page_fills_with_live_data(page, artifacts):
         return [signed(-0.001, 2), signed(0.004, 2), signed(-0.4, 2), signed(1.25, 2), signed(-0.0000004, 6)];
     }""")
     assert signs == ["0.00", "0.00", "-0.40", "+1.25", "0.000000"]
-    page.wait_for_function("/needs 30 min of 1-second samples, [\\d,]+ s so far/"
+    page.wait_for_function("() => /needs 30 min of 1-second samples, [\\d,]+ s so far/"
                            ".test(document.getElementById('pnl-sharpe-sub').textContent)", timeout=WAIT_MS)
     assert page.problems == []
 
@@ -79,19 +79,20 @@ def test_page_fills_with_live_data(page, artifacts):
 def test_stop_and_start_streaming(page):
     wait_live(page)
     page.click("#btn-stop")
-    page.wait_for_function("document.getElementById('stream-badge').textContent === 'STOPPED'", timeout=WAIT_MS)
+    page.wait_for_function("() => document.getElementById('stream-badge').textContent === 'STOPPED'", timeout=WAIT_MS)
     page.wait_for_selector("#ack-line.ok", timeout=WAIT_MS)
     assert page.is_visible("#stopped-banner")
     assert page.is_disabled("#btn-stop") and page.is_enabled("#btn-start")
     # the health badge says why it is degraded
-    page.wait_for_function("document.getElementById('health').title.includes('not streaming')", timeout=WAIT_MS)
+    page.wait_for_function("() => document.getElementById('health').title.includes('not streaming')",
+                           timeout=WAIT_MS)
     assert page.inner_text("#health") == "DEGRADED"
     before = received(page)
     page.wait_for_timeout(1500)  # ~7 push periods: nothing may arrive while stopped
     assert received(page) - before <= 1  # at most the final "streaming stopped" snapshot in flight
     page.click("#btn-start")
-    page.wait_for_function("document.getElementById('stream-badge').textContent === 'STREAMING'", timeout=WAIT_MS)
-    page.wait_for_function(f"window.monitor.store.received >= {received(page) + 3}", timeout=WAIT_MS)
+    page.wait_for_function("() => document.getElementById('stream-badge').textContent === 'STREAMING'", timeout=WAIT_MS)
+    page.wait_for_function(f"() => window.monitor.store.received >= {received(page) + 3}", timeout=WAIT_MS)
     assert not page.is_visible("#stopped-banner")
     assert page.problems == []
 
@@ -148,3 +149,31 @@ def test_own_orders_where_the_market_has_no_level_get_a_ladder_row(page):
                               ["100.10", "1.00", ""], ["100.20", "1.00", ""]]
     assert result["beyond"] == "own beyond view: S 1.00 @ 101.00"
     assert not page.problems
+
+
+def test_the_content_security_policy_holds_and_the_page_never_violates_it(page, monitor):
+    response = page.reload()
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["x-frame-options"] == "DENY" and response.headers["x-content-type-options"] == "nosniff"
+    wait_live(page)
+    # Everything that draws: charts, the compare view, tooltips, the theme switch.
+    page.wait_for_function("() => document.getElementById('price-chart').data[0].x.length >= 10", timeout=WAIT_MS)
+    page.click("#tab-compare")
+    page.wait_for_function("() => document.querySelectorAll('#compare-grid .cmp-card').length === 3", timeout=WAIT_MS)
+    page.click("#tab-BTCUSDT")
+    page.hover("#sharpe-info")
+    page.wait_for_selector(".tooltip-inner", timeout=WAIT_MS)
+    page.click("#theme-toggle")
+    page.click("#theme-toggle")
+    page.wait_for_function(f"() => window.monitor.store.received >= {received(page) + 3}", timeout=WAIT_MS)
+    assert page.evaluate("window.__cspViolations") == []
+    assert page.problems == []
+    assert page.evaluate("document.getElementById('plotly.js-style-global').sheet.cssRules.length") > 10, \
+        "plotly's own style rules apply (through the CSSOM) under the policy"
+    # The policy is in force: a script injected into the page does not run.
+    ran = page.evaluate("""() => { const s = document.createElement('script');
+        s.textContent = 'window.__injectedRan = true'; document.head.append(s);
+        return window.__injectedRan === true; }""")
+    assert ran is False
+    page.wait_for_function("() => window.__cspViolations.some(v => v.startsWith('script-src'))", timeout=WAIT_MS)

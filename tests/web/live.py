@@ -15,9 +15,9 @@ START_TIMEOUT_S = 90.0
 class LiveMonitor(MonitorProcess):
     """``with LiveMonitor("BTCUSDT,ETHUSDT") as live: live.get("/health")``."""
 
-    def __init__(self, symbols: str = "BTCUSDT,ETHUSDT", extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, symbols: str = "BTCUSDT,ETHUSDT", extra: tuple[str, ...] = (), env: dict | None = None) -> None:
         super().__init__(["serve", "--source", "sim", "--port", "0", "--symbols", symbols, *extra],
-                         timeout_s=START_TIMEOUT_S)
+                         timeout_s=START_TIMEOUT_S, env=env)
         self.symbols = symbols.split(",")
 
     def __enter__(self) -> "LiveMonitor":
@@ -29,9 +29,10 @@ class LiveMonitor(MonitorProcess):
             raise
         return self
 
-    def get(self, path: str, method: str = "GET") -> tuple[int, dict | str]:
+    def get(self, path: str, method: str = "GET", headers: dict | None = None,
+            body: bytes | None = None) -> tuple[int, dict | str]:
         """(status, JSON body or text); status 0 when the server cannot be reached."""
-        request = urllib.request.Request(self.url + path, method=method)
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 status, body = response.status, response.read().decode()
@@ -43,6 +44,10 @@ class LiveMonitor(MonitorProcess):
             return status, json.loads(body)
         except ValueError:
             return status, body
+
+    def post(self, path: str, headers: dict | None = None) -> tuple[int, dict | str]:
+        """A state-changing request as scripts send it: a JSON body, no Origin."""
+        return self.get(path, "POST", {"Content-Type": "application/json", **(headers or {})}, b"{}")
 
     def wait_until(self, condition, what: str, timeout_s: float = START_TIMEOUT_S) -> None:
         """Poll ``condition`` (there is no event to wait on across processes) until the deadline."""

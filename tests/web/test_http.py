@@ -15,6 +15,7 @@ def test_page_is_dark_and_every_asset_is_served_locally(http):
     assert 'data-bs-theme="dark"' in html
     for symbol in SYMBOLS:
         assert f'data-symbol="{symbol}"' in html
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == [], "no inline script: the CSP forbids it"
     urls = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert not [u for u in urls if u.startswith(("http:", "https:", "//"))], "the page must work offline"
     assets = [u for u in urls if u.startswith(("/static/", "/vendor/"))]
@@ -87,12 +88,12 @@ def test_book_endpoint_depth_and_errors(http, feeder):
 
 
 def test_stream_start_stop_over_http(http, engine):
-    assert http.post("/api/stream/stop").get_json() == {"streaming": False}
+    assert http.post("/api/stream/stop", json={}).get_json() == {"streaming": False}
     assert engine.streaming is False
     assert http.get("/health").get_json()["streaming"] is False
-    assert http.post("/api/stream/start").get_json() == {"streaming": True}
+    assert http.post("/api/stream/start", json={}).get_json() == {"streaming": True}
     assert engine.streaming is True
-    assert http.post("/api/stream/pause").status_code == 404
+    assert http.post("/api/stream/pause", json={}).status_code == 404
     assert http.get("/api/stream/start").status_code == 405
 
 

@@ -140,9 +140,9 @@ def test_http_stream_control_matches_socket_view(monitor, listener):
     client = listener()
     client.next_snapshot()
     assert client.statuses.get(timeout=WAIT_S)["streaming"] is True  # the one sent on connect
-    assert monitor.get("/api/stream/stop", "POST") == (200, {"streaming": False})
+    assert monitor.post("/api/stream/stop") == (200, {"streaming": False})
     assert client.statuses.get(timeout=WAIT_S)["streaming"] is False
-    assert monitor.get("/api/stream/start", "POST") == (200, {"streaming": True})
+    assert monitor.post("/api/stream/start") == (200, {"streaming": True})
     assert client.statuses.get(timeout=WAIT_S)["streaming"] is True
     monitor.wait_until(lambda: monitor.get("/ready")[0] == 200, "books resynced")
 
