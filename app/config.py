@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from strategies.fees import FeeSchedule
+
 SOURCES = ("auto", "binance", "sim", "replay")
 BINANCE_API_URL = "https://api.binance.com/api"
 BINANCE_STREAM_URL = "wss://stream.binance.com:9443/"
@@ -26,10 +28,12 @@ class MonitorConfig:
     timer_interval_ms: int = 100
     strategies: tuple[str, ...] = ("market_maker", "avellaneda_stoikov", "liquidity_taker")
     strategies_enabled: tuple[str, ...] = ("market_maker",)
-    # Live defaults that differ from the strategies' own: quote inside typical crypto spreads and
-    # refresh on a move of 1 bps (a 1-tick tolerance requotes BTC on every 0.01 of a 100,000 mid).
+    fees: FeeSchedule = field(default_factory=FeeSchedule)  # Binance's regular spot tier: 10 bps each side
+    # Live defaults that differ from the strategies' own: a spread that clears the regular tier's fees
+    # (a round trip pays 2 x 10 bps; 30 bps leaves 10 for adverse moves) and a refresh on a move of
+    # 1 bps (a 1-tick tolerance requotes BTC on every 0.01 of a 100,000 mid).
     strategy_params: dict = field(default_factory=lambda: {
-        "market_maker": {"spread_bps": 3.0, "refresh_tolerance_bps": 1.0},
+        "market_maker": {"spread_bps": 30.0, "refresh_tolerance_bps": 1.0},
         "avellaneda_stoikov": {"refresh_tolerance_bps": 1.0},
     }, compare=False)
     replay_files: tuple[str, ...] = ()

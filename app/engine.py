@@ -120,6 +120,9 @@ class Engine:
         self._snapshots = SnapshotBuilder(self, depth_levels=config.depth_levels)
         if settings:
             self.apply_settings(settings)
+        for session in self.sessions.values():
+            for name in session.strategy_names():
+                self._check_spread_against_fees(session, name)
 
     # -- construction ----------------------------------------------------------------------------
     def _new_session(self, instrument: Instrument, index: int) -> SymbolSession:
@@ -134,7 +137,7 @@ class Engine:
             instrument,
             strategies,
             RiskManager(instrument, RiskLimits()),
-            PaperMatcher(instrument),
+            PaperMatcher(instrument, fees=self.config.fees),
             self.portfolio,
             self.activity.append,
             enabled=enabled,
@@ -301,7 +304,21 @@ class Engine:
         if params:
             what.append("params " + ", ".join(f"{k}={v}" for k, v in params.items()))
         self._log(now, session.symbol, "strategy", f"{name} {'; '.join(what) or 'unchanged'} (control panel)")
+        if params:
+            self._check_spread_against_fees(session, name)
         return {"symbol": session.symbol, "name": name}
+
+    def _check_spread_against_fees(self, session: SymbolSession, name: str) -> None:
+        """Say so when a quoter's fixed spread cannot pay a round trip's maker fees (it can only lose)."""
+        params = session.strategy(name).params
+        spread_bps = getattr(params, "spread_bps", None)
+        round_trip_bps = 2 * self.config.fees.maker_bps
+        if spread_bps is None or getattr(params, "spread_ticks", 0) or spread_bps > round_trip_bps:
+            return
+        self._log(self.clock_ns(), session.symbol, "strategy",
+                  f"{name} quotes {spread_bps:g} bps wide against a {self.config.fees.maker_bps:g} bps maker fee "
+                  f"each side: a round trip costs {round_trip_bps:g} bps, so it cannot make money",
+                  strategy=name, warning="spread below fees")
 
     def _cmd_risk(self, payload: Mapping[str, Any]) -> dict:
         session = self._session(payload, "risk")

@@ -5,6 +5,7 @@ import argparse
 import re
 
 from app.exposure import parse_host_list, parse_origin_list
+from strategies.fees import FeeSchedule
 
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 
@@ -49,6 +50,16 @@ def number(minimum: float | None = None, maximum: float | None = None, what: str
         _check_range(value, minimum, maximum, what, text)
         return value
     return convert
+
+
+def add_fee_arguments(parser: argparse.ArgumentParser) -> None:
+    """--maker-fee-bps / --taker-fee-bps, defaulting to Binance spot's regular tier (strategies.fees)."""
+    defaults = FeeSchedule()
+    parser.add_argument("--maker-fee-bps", type=number(-9_999.0, 9_999.0, what="maker fee"), default=defaults.maker_bps,
+                        help=f"maker fee, bps of notional; negative = rebate (default: {defaults.maker_bps:g}, "
+                             "Binance's regular spot tier)")
+    parser.add_argument("--taker-fee-bps", type=number(-9_999.0, 9_999.0, what="taker fee"), default=defaults.taker_bps,
+                        help=f"taker fee, bps of notional (default: {defaults.taker_bps:g})")
 
 
 def _check_range(value, minimum, maximum, what: str, text: str) -> None:

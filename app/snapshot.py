@@ -44,6 +44,7 @@ class SnapshotBuilder:
             "seq": self.seq,
             "source": engine.source,
             "streaming": engine.streaming,
+            "fees": {"maker_bps": engine.config.fees.maker_bps, "taker_bps": engine.config.fees.taker_bps},
             "symbols": list(engine.symbols),
             "markets": {s: self._guarded("markets", s, self._market, s, now_ns) for s in engine.symbols},
             "strategies": {s: self._guarded("strategies", s, session.snapshot)

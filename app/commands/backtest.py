@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from app.options import number, whole_number
+from app.options import add_fee_arguments, number, whole_number
 
 STRATEGY_NAMES = ("market_maker", "avellaneda_stoikov", "liquidity_taker")
 MAX_SWEEP = 256  # combinations: each one is a full set of sessions fed every event
@@ -49,8 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: exchangeInfo.json next to each recording)")
     parser.add_argument("--timer-ms", type=_positive_int, default=1000,
                         help="strategy/risk timer period in ms of event time (default 1000)")
-    parser.add_argument("--maker-fee-bps", type=float, default=10.0, help="maker fee, bps (negative = rebate)")
-    parser.add_argument("--taker-fee-bps", type=float, default=10.0, help="taker fee, bps")
+    add_fee_arguments(parser)
     parser.add_argument("--order-latency-ms", type=_latency, default=5.0, help="order entry latency, ms")
     parser.add_argument("--cancel-latency-ms", type=_latency, default=5.0, help="cancel latency, ms")
     parser.add_argument("--md-latency-ms", type=_latency, default=2.0,

@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 from app.config import SOURCES, MonitorConfig
-from app.options import DEFAULT_SYMBOLS, host_list, origin_list, port_number, positive_float, symbol_list
+from app.options import (
+    DEFAULT_SYMBOLS, add_fee_arguments, host_list, origin_list, port_number, positive_float, symbol_list,
+)
 
 TOKEN_VARIABLE = "MONITOR_TOKEN"
 
@@ -38,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="activity of the embedded exchange's market (default: 1)")
     parser.add_argument("--strategies", default="market_maker",
                         help="strategies enabled at start, comma-separated, or 'none' (default: market_maker)")
+    add_fee_arguments(parser)
     parser.add_argument("--state-dir", type=Path, default=None,
                         help="where control-panel settings persist (default: none)")
     parser.add_argument("--record", type=Path, default=None, metavar="DIR",
@@ -47,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_config(args: argparse.Namespace) -> MonitorConfig:
     from app.cli import UserError
     from app.exposure import is_loopback
+    from strategies.fees import FeeSchedule
 
     enabled = tuple(s for s in args.strategies.replace(" ", "").split(",") if s and s != "none")
     known = MonitorConfig().strategies
@@ -65,6 +69,7 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
     return MonitorConfig(
         symbols=tuple(args.symbols),
         source=args.source,
+        fees=FeeSchedule(args.maker_fee_bps, args.taker_fee_bps),
         host=args.host,
         allowed_hosts=tuple(args.allowed_hosts),
         allowed_origins=tuple(args.allowed_origins),

@@ -274,6 +274,8 @@ const CENT_ASSETS = new Set(["USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI", "US
 const valuationDecimals = (p) => (p && !CENT_ASSETS.has(p.valuation) ? 8 : 2);
 
 function renderPortfolio() {
+  const fees = store.fees;
+  if (fees) setText($("fee-tier"), `maker ${fixed(fees.maker_bps, 1)} bps · taker ${fixed(fees.taker_bps, 1)} bps`);
   const p = store.portfolio;
   if (!p) return;
   const d = valuationDecimals(p);

@@ -41,6 +41,7 @@ export class Store {
     this.portfolioEquity = new Series(EQUITY_POINTS, ["t", "equity"]);
     this.activity = new Recent(ACTIVITY_KEPT);
     this.health = null;
+    this.fees = null;
     this.source = null;
     this.streaming = null;
     this.seq = null;
@@ -66,6 +67,7 @@ export class Store {
     if (snap.source) this.source = snap.source;
     if (typeof snap.streaming === "boolean") this.streaming = snap.streaming;
     this.health = snap.health || this.health;
+    this.fees = snap.fees || this.fees;
     const t = snap.ts;
     const markets = snap.markets || {};
     for (const name of Object.keys(markets)) {

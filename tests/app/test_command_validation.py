@@ -90,7 +90,7 @@ def test_saved_settings_that_no_longer_validate_are_reported_and_left_out():
     restored, clock = build_engine(settings=saved)
     params = restored.sessions[BTC].strategy("market_maker").params
     assert params.max_order_age_ms == 12_000  # the valid value applies
-    assert (params.spread_bps, params.levels, params.order_lots) == (3.0, 1, 0)  # the poisoned ones do not (3 bps: the config default)
+    assert (params.spread_bps, params.levels, params.order_lots) == (30.0, 1, 0)  # the poisoned ones do not
     limits = restored.sessions[BTC].risk.limits
     assert limits.max_orders_per_sec == 7.0 and limits.max_open_orders == 50
     ignored = [a.message for a in restored.activity if a.message.startswith("saved setting ignored")]
@@ -108,3 +108,13 @@ def test_saved_settings_of_the_wrong_shape_never_stop_start_up(settings):
     assert engine.sessions[BTC].risk.state.value == "ACTIVE"
     replay(engine, clock, limit=3000)
     assert engine.ready()
+
+
+def test_a_spread_that_cannot_pay_the_fees_is_called_out_and_the_default_clears_them():
+    engine, _ = build_engine()
+    assert not [a for a in engine.activity if a.data.get("warning") == "spread below fees"]  # 30 bps > 2 x 10
+    ack = engine.command("strategy", {"symbol": BTC, "name": "market_maker", "params": {"spread_bps": 3}})
+    assert ack["ok"]
+    (warning,) = [a for a in engine.activity if a.data.get("warning") == "spread below fees"]
+    assert warning.message == ("market_maker quotes 3 bps wide against a 10 bps maker fee each side: "
+                               "a round trip costs 20 bps, so it cannot make money")

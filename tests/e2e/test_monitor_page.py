@@ -64,6 +64,7 @@ def test_page_fills_with_live_data(page, artifacts):
     assert page.inner_text("#pnl-sharpe") == "n/a"
     # Portfolio totals say which asset they are in.
     assert page.inner_text("#pf-valuation") == "USDT"
+    assert page.inner_text("#fee-tier") == "maker 10.0 bps · taker 10.0 bps"  # Binance's regular spot tier
     assert page.get_attribute("#portfolio-strip", "title").startswith("Portfolio totals in USDT")
     # Amounts that round to zero read 0.00, never -0.00.
     signs = page.evaluate("""async () => {

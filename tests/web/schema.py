@@ -1,7 +1,7 @@
 """The pushed snapshot's schema (CONTRACTS.md), as key sets the web tests check against."""
 from __future__ import annotations
 
-TOP = {"ts", "seq", "source", "streaming", "symbols", "markets", "strategies", "portfolio", "activity", "health"}
+TOP = {"ts", "seq", "source", "streaming", "fees", "symbols", "markets", "strategies", "portfolio", "activity", "health"}
 MARKET = {
     "symbol", "price_decimals", "qty_decimals", "last", "bid", "ask", "bid_qty", "ask_qty", "mid", "spread",
     "spread_ticks", "spread_bps", "microprice", "imbalance", "change_24h", "change_pct_24h", "volume_24h",
