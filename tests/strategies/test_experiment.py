@@ -257,3 +257,18 @@ def test_python_dash_m_app_experiment():
         cwd=root, capture_output=True, text=True, timeout=120,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) <= 3
+
+
+@pytest.mark.parametrize("gamma", [0.1, 0.01, 1.0])
+def test_the_symmetric_benchmark_matches_its_closed_form_within_sampling_error(gamma):
+    """The simulator pinned to first principles: no bias beyond the step's own adverse selection."""
+    setup = paper.SimulationSetup.from_mapping({"gamma": gamma, "paths": 4000})
+    result = paper.simulate(setup, np.random.default_rng(7))
+    expected = paper.symmetric_expected_profit(setup)
+    standard_error = result.symmetric.profit_std / math.sqrt(setup.paths)
+    assert abs(result.symmetric.profit_mean - expected) < 3 * standard_error
+    # fills judged against the quoting mid would earn the whole half-spread: 66.47 at gamma = 1
+    continuous = paper.symmetric_expected_profit(setup, judged_after_move=False)
+    assert continuous - expected > 6 * standard_error
+    if gamma == 1.0:
+        assert (round(continuous, 2), round(expected, 2)) == (66.47, 64.04)
