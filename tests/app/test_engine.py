@@ -26,12 +26,13 @@ class ReplayClock:
         return self.now
 
 
-def build_engine(strategies_enabled=("market_maker",), settings=None, on_settings_changed=None):
-    clock = ReplayClock()
+def build_engine(strategies_enabled=("market_maker",), settings=None, on_settings_changed=None, journal=None,
+                 clock=None):
+    clock = clock or ReplayClock()
     config = MonitorConfig(symbols=SYMBOLS, source="replay", strategies_enabled=strategies_enabled)
     instruments = load_instruments(FOLDER / "exchangeInfo.json", SYMBOLS)
     engine = Engine(config, instruments, clock_ns=clock, source="replay", settings=settings,
-                    on_settings_changed=on_settings_changed)
+                    on_settings_changed=on_settings_changed, journal=journal)
     engine.streaming = True
     return engine, clock
 
