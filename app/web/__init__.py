@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask
 from flask_socketio import SocketIO
 
+from app.web.account_api import build_account_blueprint
 from app.web.assets import build_assets_blueprint
 from app.web.audience import Audience
 from app.web.broadcaster import SnapshotBroadcaster
@@ -86,6 +87,7 @@ def create_app(config: Any, engine: Any, async_mode: str | None = None, start_pu
     socketio.on_namespace(ControlNamespace(engine, audience, broadcaster, metrics, max_clients))
 
     app.register_blueprint(build_routes_blueprint())
+    app.register_blueprint(build_account_blueprint())
     app.register_blueprint(build_assets_blueprint())
     if start_push:
         broadcaster.start()
