@@ -6,6 +6,7 @@ from pathlib import Path
 
 from app.config import SOURCES, MonitorConfig
 from app.options import DEFAULT_SYMBOLS, port_number, positive_float, symbol_list
+from app.state_dir import default_state_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategies", default="market_maker",
                         help="strategies enabled at start, comma-separated, or 'none' (default: market_maker)")
     parser.add_argument("--state-dir", type=Path, default=None,
-                        help="where control-panel settings persist (default: none)")
+                        help=f"where the paper account and control-panel settings persist "
+                             f"(default: {default_state_dir()}; replay: none)")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="keep the account and settings in memory only: nothing is written to disk")
     parser.add_argument("--record", type=Path, default=None, metavar="DIR",
                         help="also record every received frame to DIR")
 
@@ -43,6 +47,11 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
     for path in args.replay:
         if not Path(path).is_file():
             raise UserError(f"cannot read recording {path}")
+    if args.memory_only and args.state_dir is not None:
+        raise UserError("--memory-only and --state-dir exclude each other")
+    state_dir = args.state_dir
+    if state_dir is None and not args.memory_only and args.source != "replay":  # a replay is not the account
+        state_dir = default_state_dir()
     return MonitorConfig(
         symbols=tuple(args.symbols),
         source=args.source,
@@ -53,7 +62,7 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
         replay_files=tuple(args.replay),
         replay_speed=args.speed,
         exchange_rate=args.rate,
-        state_dir=args.state_dir,
+        state_dir=state_dir,
         record_dir=args.record,
     )
 
