@@ -138,7 +138,8 @@ class Journal:
     def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
         self.conn = conn
         self.path = path
-        self.problem = ""  # why the last commit failed ("" when it did not)
+        self._commit_problem = ""  # why the last commit failed ("" when it did not)
+        self._entry_problem = ""  # the last entry whose order or fill row could not be made (a bug: kept)
         # Only reads until bind(): a file found damaged on the way is left exactly as it was.
         self.epoch: int = conn.execute("SELECT COALESCE(MAX(id), 0) FROM epochs").fetchone()[0]  # 0: none yet
         self.run = 0  # this run's id, from bind()
@@ -215,12 +216,23 @@ class Journal:
             self.conn.close()
 
     # -- writing (buffered; ``commit`` makes it durable) ----------------------------------------------
+    @property
+    def problem(self) -> str:
+        """Why the account is not being saved as it should ("" when it is), for /health."""
+        return self._commit_problem or self._entry_problem
+
     def record(self, entry: Activity) -> None:
-        """One activity entry, and what it means for the orders and fills tables."""
+        """One activity entry, and what it means for the orders and fills tables. Never raises:
+        it runs inside the engine's accounting, which must not be cut short half-way."""
         data = entry.data
         self._activity.append((self.run, self.epoch, entry.ts, entry.symbol, entry.kind, entry.message, _json(data)))
-        if not data:
-            return
+        if data:
+            try:
+                self._account_rows(entry, data)
+            except Exception as exc:  # the activity row is kept; the entry that broke it is named on /health
+                self._entry_problem = f"{entry.kind} entry not booked ({type(exc).__name__}: {exc})"
+
+    def _account_rows(self, entry: Activity, data: dict) -> None:
         kind = entry.kind
         if kind == "fill":
             self._fill(entry, data)
@@ -312,9 +324,9 @@ class Journal:
                 conn.execute("ROLLBACK")
                 raise
         except (sqlite3.Error, ValueError, TypeError, OverflowError) as exc:  # kept for the next commit
-            self.problem = f"{type(exc).__name__}: {exc}"
-            raise JournalWriteError(self.problem) from exc
-        self.problem = ""
+            self._commit_problem = f"{type(exc).__name__}: {exc}"
+            raise JournalWriteError(self._commit_problem) from exc
+        self._commit_problem = ""
         for _, rows in writes:
             rows.clear()
 

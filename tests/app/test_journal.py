@@ -16,6 +16,7 @@ from app.journal import Journal, JournalError, decimal_text
 from app.journal_schema import MIGRATIONS, SCHEMA_VERSION, SchemaError, migrate
 from app.state_dir import StateDir, StateDirError, default_state_dir
 from feeds.messages import FeedMessage
+from strategies.activity import Activity
 from strategies.orders import Liquidity
 from tests.app.test_engine import SYMBOLS, ReplayClock, build_engine, recording
 
@@ -254,6 +255,15 @@ def test_a_commit_that_fails_keeps_its_rows_says_so_on_health_and_writes_them_la
     pump(engine, clock, messages)
     assert not any(r.startswith("account not saved") for r in engine.health()["reasons"])
     assert rows(journal_path, "SELECT COUNT(*) FROM activity") == [(engine.activity.seq,)]  # none lost
+
+
+def test_an_entry_the_journal_cannot_book_never_breaks_the_accounting_and_is_named_on_health(journal_path):
+    engine, clock = build_engine(journal=Journal.open(journal_path))
+    broken = Activity(clock.now, SYMBOLS[0], "order", "BUY ? [x]", {"client_id": "x", "side": "BUY"})  # no price, qty
+    engine.record_activity(broken)  # returns: the session that logged it goes on
+    engine.commit()
+    assert rows(journal_path, "SELECT kind, message FROM activity WHERE message = 'BUY ? [x]'") == [("order", "BUY ? [x]")]
+    assert "account not saved: order entry not booked (KeyError: 'price')" in engine.health()["reasons"]
 
 
 # -- restart -----------------------------------------------------------------------------------------------
