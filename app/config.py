@@ -40,7 +40,7 @@ class MonitorConfig:
     replay_speed: float = 1.0
     exchange_rate: float = 1.0
     binance_probe_timeout_s: float = 3.0
-    state_dir: Path | None = None
+    state_dir: Path | None = None  # the account and settings (app.state_dir); None: in memory only
     record_dir: Path | None = None
     max_clients: int = 5000
     extra: dict = field(default_factory=dict, compare=False)

@@ -12,17 +12,26 @@ Crash-only: an exception while handling one feed item, market event, timer or sn
 and the engine goes on with the next. A strategy that raises is switched off on its symbol by
 its session. ``tick`` (every batch) beats the engine's heart: /health calls an engine whose last
 beat is older than ENGINE_STALL_NS stalled, whatever the feed says.
+
+With an account journal (``app.journal``; the monitor always has one, in memory with
+--memory-only) the engine starts on the account as the journal left it (``app.account_restore``),
+and journals from then on: every activity entry passes its one sink (``record_activity``), every
+equity sample, every control command with its ack. ``commit()`` makes them durable at the end of
+each batch, after each command and before each snapshot, so nothing is shown that a crash could
+take back; a commit that fails is a fault and a /health reason, and its rows wait for the next.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
+from app.account_restore import resume_account
 from app.config import MonitorConfig
 from app.faults import FaultLog
+from app.journal import Journal, JournalWriteError
 from app.payload import payload_problem
 from app.market_view import MarketView
 from app.snapshot import SnapshotBuilder
@@ -90,6 +99,7 @@ class Engine:
         request_snapshot: Callable[[str], None] | None = None,
         settings: Mapping[str, Any] | None = None,
         on_settings_changed: Callable[[dict], None] | None = None,
+        journal: Journal | None = None,
     ) -> None:
         missing = [s for s in config.symbols if s not in instruments]
         if missing:
@@ -111,18 +121,26 @@ class Engine:
         self.market = MarketData(self.instruments, self._request_snapshot)
         self.views = {s: MarketView(self.instruments[s]) for s in self.symbols}
         self.activity = ActivityLog(maxlen=2000)
-        self.faults = FaultLog(self.activity.append, monotonic_ns)
+        # The one activity sink: with a journal, nothing reaches the feed without being journaled.
+        self.journal = journal
+        self.record_activity = self.activity.append if journal is None else self._record_journaled
+        self.faults = FaultLog(self.record_activity, monotonic_ns)
         self.portfolio = Portfolio(self.instruments)
         self.sessions = {s: self._new_session(self.instruments[s], i) for i, s in enumerate(self.symbols)}
         self._timer_ns = config.timer_interval_ms * 1_000_000
         self._next_timer = 0
         self._on_settings_changed = on_settings_changed
         self._snapshots = SnapshotBuilder(self, depth_levels=config.depth_levels)
+        if journal is not None:
+            resume_account(self, journal)
         if settings:
             self.apply_settings(settings)
         for session in self.sessions.values():
             for name in session.strategy_names():
                 self._check_spread_against_fees(session, name)
+        if journal is not None:
+            journal.describe_run(self.run_description())
+            self.commit()
 
     # -- construction ----------------------------------------------------------------------------
     def _new_session(self, instrument: Instrument, index: int) -> SymbolSession:
@@ -139,7 +157,7 @@ class Engine:
             RiskManager(instrument, RiskLimits()),
             PaperMatcher(instrument, fees=self.config.fees),
             self.portfolio,
-            self.activity.append,
+            self.record_activity,
             enabled=enabled,
         )
 
@@ -151,6 +169,7 @@ class Engine:
             except Exception as exc:  # one bad item is skipped, never the rest of the stream
                 self.faults.record("feed", exc, ts_ns=getattr(item, "recv_ns", 0))
         self.tick(self.clock_ns())
+        self.commit()
 
     def handle(self, item: Any) -> None:
         """One item from the feed queue: a FeedMessage or a ConnectionEvent."""
@@ -224,9 +243,32 @@ class Engine:
         for event in self.market.resync(reason):
             self._dispatch(event, now)
 
-    # -- activity ---------------------------------------------------------------------------------------
+    # -- activity and the journal ------------------------------------------------------------------------
     def _log(self, ts_ns: int, symbol: str, kind: str, message: str, **data: Any) -> None:
-        self.activity.append(Activity(ts_ns, symbol, kind, message, data))
+        self.record_activity(Activity(ts_ns, symbol, kind, message, data))
+
+    def _record_journaled(self, entry: Activity) -> None:
+        self.activity.append(entry)
+        self.journal.record(entry)
+
+    def commit(self) -> None:
+        """Make everything journaled so far durable: after each batch and command, before each
+        snapshot and API answer. A failed commit is a fault; its rows wait for the next one."""
+        if self.journal is not None:
+            try:
+                self.journal.commit()
+            except JournalWriteError as exc:
+                self.faults.record("journal", exc, ts_ns=self.clock_ns())
+
+    def run_description(self) -> dict:
+        """What this run trades with, for the journal: enough to know what produced its fills."""
+        any_matcher = next(iter(self.sessions.values())).matcher
+        return {
+            "source": self.source, "symbols": self.symbols, "seed": self.config.seed,
+            "strategies": list(self.config.strategies), "settings": self.settings()["symbols"],
+            "fees": {s: asdict(session.matcher.fees) for s, session in self.sessions.items()},
+            "latency": asdict(any_matcher.latency), "queue_model": type(any_matcher.queue_model).__name__,
+        }
 
     # -- streaming ----------------------------------------------------------------------------------
     def set_streaming(self, on: bool) -> bool:
@@ -249,7 +291,15 @@ class Engine:
 
     # -- control commands ---------------------------------------------------------------------------
     def command(self, name: str, payload: Mapping[str, Any] | None) -> dict:
-        """Apply one control command; returns the ack ``{"ok": bool, "error"?: str, ...}``."""
+        """Apply one control command; returns the ack ``{"ok": bool, "error"?: str, ...}``. The
+        command and its ack are journaled (and committed) before the ack goes back."""
+        ack = self._command(name, payload)
+        if self.journal is not None:
+            self.journal.on_command(self.clock_ns(), name, payload, ack)
+            self.commit()
+        return ack
+
+    def _command(self, name: str, payload: Mapping[str, Any] | None) -> dict:
         payload = payload or {}
         handler = {
             "stream": self._cmd_stream,
@@ -411,6 +461,7 @@ class Engine:
     # -- reading (for the web layer) ------------------------------------------------------------------
     def publish(self) -> dict:
         """Build the next snapshot (consumes the since-last-push deltas). Only the broadcaster calls it."""
+        self.commit()  # a fill is durable before any snapshot shows it
         now = self.clock_ns()
         try:
             return self._snapshots.publish(now)
@@ -499,6 +550,8 @@ class Engine:
         queue = self.feed_queue
         if queue is not None and queue.depth() > BACKLOG_DEGRADED:
             out.append(f"engine behind: {queue.depth()} frames waiting")
+        if self.journal is not None and self.journal.problem:
+            out.append(f"account not saved: {self.journal.problem}")
         return out
 
     def book(self, symbol: str, depth: int = 20) -> dict:

@@ -22,7 +22,7 @@ from strategies.activity import Activity
 
 log = logging.getLogger("app.engine")
 
-PLACES = ("feed", "book", "trade", "ticker", "status", "timer", "strategy", "snapshot", "command", "loop")
+PLACES = ("feed", "book", "trade", "ticker", "status", "timer", "strategy", "snapshot", "command", "loop", "journal")
 LOG_INTERVAL_NS = 60 * 1_000_000_000
 ANNOUNCE_INTERVAL_NS = 10 * 1_000_000_000
 FAULT_TEXT_CHARS = 200

@@ -78,5 +78,5 @@ class ReplaySource:
         engine.tick(self._replay_ns)
         problems = getattr(reader, "problems", None)
         detail = f"; {len(problems)} problem(s) in the files" if problems else ""
-        engine.activity.append(Activity(self._replay_ns, "", "system",
+        engine.record_activity(Activity(self._replay_ns, "", "system",
                                         f"replay finished: {self.messages} messages{detail}"))

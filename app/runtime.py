@@ -23,8 +23,10 @@ from app.cli import UserError
 from app.config import BINANCE_API_URL, BINANCE_STREAM_URL, MonitorConfig
 from app.engine import Engine, StreamControl
 from app.feed_queue import FeedQueue
+from app.journal import Journal, JournalError
 from app.replay_source import ReplaySource
 from app.settings_store import SettingsStore
+from app.state_dir import StateDir, StateDirError
 from feeds.aio_thread import AsyncioThread
 from feeds.binance_stream import BinanceFeed, BinanceFeedConfig
 from feeds.exchange_info import ExchangeInfoError, fetch_exchange_info, instruments_from_body, save_exchange_info
@@ -50,6 +52,8 @@ class Monitor:
         self.engine: Engine | None = None
         self.replay: ReplaySource | None = None
         self.recorder: RecordingWriter | None = None
+        self.state: StateDir | None = None
+        self.journal: Journal | None = None
         self.source = config.source
         self.api_url = ""
         self.stream_url = ""
@@ -80,13 +84,25 @@ class Monitor:
     def start(self) -> Engine:
         """Everything but the web server: source, instruments, engine, streaming."""
         config = self.config
-        settings_store = SettingsStore(config.state_dir) if config.state_dir else None
+        try:  # before anything starts: a state directory in use or an unreadable account stops here
+            self.state = StateDir(config.state_dir).lock() if config.state_dir else None
+            self.journal = Journal.open(self.state.journal_path if self.state else None)
+        except (StateDirError, JournalError) as exc:
+            raise UserError(str(exc)) from None
+        settings_store = SettingsStore(self.state.path) if self.state else None
         settings = settings_store.load() if settings_store else {}
+        try:
+            return self._start_engine(config, settings, settings_store)
+        except JournalError as exc:  # the journal's account cannot be booked into this run
+            raise UserError(str(exc)) from None
+
+    def _start_engine(self, config: MonitorConfig, settings: dict, settings_store: SettingsStore | None) -> Engine:
+        journal = self.journal
         if config.source == "replay":
             self.replay = ReplaySource(config.replay_files, config.replay_speed)
             instruments = self._replay_instruments()
             config = self.config = replace(config, symbols=tuple(instruments))
-            engine = Engine(config, instruments, source="replay", clock_ns=self.replay.clock_ns,
+            engine = Engine(config, instruments, source="replay", clock_ns=self.replay.clock_ns, journal=journal,
                             settings=settings, on_settings_changed=settings_store.save if settings_store else None)
             engine.stream_control = StreamControl(self.replay.resume, self.replay.pause, lossless=True)
             self.engine = engine
@@ -96,7 +112,8 @@ class Monitor:
                                         event_factory=green.os_event_class()).start()
             instruments = self._pick_source()
             engine = Engine(config, instruments, source=self.source, request_snapshot=self._request_snapshot,
-                            settings=settings, on_settings_changed=settings_store.save if settings_store else None)
+                            journal=journal, settings=settings,
+                            on_settings_changed=settings_store.save if settings_store else None)
             engine.stream_control = StreamControl(self._start_feed, self._stop_feed)
             engine.feed_queue = self.queue
             self.engine = engine
@@ -220,6 +237,10 @@ class Monitor:
                 self.runner.run(self.exchange.stop(), 10)
             if self.recorder is not None:
                 self.recorder.close()
+            if self.journal is not None:
+                self.journal.close()
         finally:
             if self.runner is not None:
                 self.runner.stop()
+            if self.state is not None:
+                self.state.unlock()

@@ -40,6 +40,11 @@ class ActivityLog:
         self._seq += 1
 
     @property
+    def maxlen(self) -> int:
+        """How many entries are kept."""
+        return self._entries.maxlen or 0
+
+    @property
     def seq(self) -> int:
         """Number of entries ever appended (the sequence number of the newest)."""
         return self._seq

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from orderbook.instrument import UNITS_PER_ONE, Instrument
 from strategies.orders import Liquidity
 
 BPS = 10_000.0
+_BPS_DECIMAL = Decimal(10_000)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,15 @@ class FeeSchedule:
     def rate(self, liquidity: Liquidity) -> float:
         """Fee as a fraction of notional (0.001 for 10 bps)."""
         return (self.maker_bps if liquidity is Liquidity.MAKER else self.taker_bps) / BPS
+
+    def exact_fee(self, notional_units: int, liquidity: Liquidity) -> Decimal:
+        """The fee of a fill with this notional (quote 1e-8 units), as an exact decimal.
+
+        The rule FeeCalculator applies in floats, in decimal arithmetic: the rate is the bps as
+        written (``repr`` of the float, 7.5 -> 7.5), so 10 bps of 123.45678 is exactly 0.12345678.
+        """
+        bps = self.maker_bps if liquidity is Liquidity.MAKER else self.taker_bps
+        return Decimal(notional_units).scaleb(-8) * Decimal(repr(float(bps))) / _BPS_DECIMAL
 
 
 class FeeCalculator:

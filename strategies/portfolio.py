@@ -185,6 +185,7 @@ class Portfolio:
         self.valuation = Valuation(valuation or choose_valuation(i.quote_asset for i in values), {})
         self.curve = EquityCurve(keep_points)  # in the valuation asset
         self.quote_curves: dict[str, EquityCurve] = {}  # each quote asset's own total
+        self.last_total: float | None = None  # the last sample's total (None: it could not be valued)
         self._second: int | None = None  # the event-time second being accumulated
         self.next_sample_ns = 0  # event time (ns) at which advance() has work to do
         self._day = -1
@@ -261,11 +262,25 @@ class Portfolio:
             account.curve.record(last_second, equity, seconds)
         for quote, amount in by_quote.items():
             self.quote_curves[quote].record(last_second, amount, seconds)
-        total = self._valued(by_quote)
+        total = self.last_total = self._valued(by_quote)
         if total is not None:
             self.curve.record(last_second, total, seconds)
         if self.on_sample is not None:
             self.on_sample(last_second, seconds)
+
+    def restore_sample(self, last_second: int, seconds: int, equities: Mapping[str, float],
+                       total: float | None) -> None:
+        """A sample recorded by an earlier run, back into every curve (``total`` as it was valued then)."""
+        by_quote = dict.fromkeys(self.quote_curves, 0.0)
+        for symbol, equity in equities.items():
+            account = self.accounts[symbol]
+            account.curve.record(last_second, equity, seconds)
+            by_quote[account.quote_asset] += equity
+        for quote, amount in by_quote.items():
+            self.quote_curves[quote].record(last_second, amount, seconds)
+        if total is not None:
+            self.curve.record(last_second, total, seconds)
+        self.last_total = total
 
     # -- readings ------------------------------------------------------------------------------
     def _valued(self, amounts: Mapping[str, float]) -> float | None:

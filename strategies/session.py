@@ -43,6 +43,18 @@ FAULT_CHARS = 200  # the longest error text shown in the activity feed and the s
 _MAX_REACTION_DEPTH = 32  # fills answered by orders that fill at once: bounded, never a runaway loop
 
 
+_SIDE_TEXT = {Side.BUY: "BUY", Side.SELL: "SELL"}
+_TIF_TEXT = {tif: tif.value for tif in TimeInForce}
+
+
+def _order_terms(order: Order) -> dict[str, Any]:
+    """What an order asked for, in the activity entry that opens (or refuses) it: side, price
+    (ticks, None for MARKET), qty (lots), time in force, post-only, tag. With these the entry is
+    a complete record of the order (the account journal keeps its orders from them)."""
+    return {"side": _SIDE_TEXT[order.side], "price": order.price, "qty": order.qty,
+            "tif": _TIF_TEXT[order.time_in_force], "post_only": order.post_only, "tag": order.tag}
+
+
 class StrategySlot:
     """A strategy in a session: its switch, its open orders and its own position."""
 
@@ -291,6 +303,16 @@ class SymbolSession:
             self._emit(Activity(self.now, self.symbol, "cancel", f"cancel all: {reason}", {"reason": reason}))
             self._cancel_orders(list(self.matcher.orders))
 
+    def restore_fill(self, strategy: str, fill: Fill) -> None:
+        """A fill of an earlier run (the account journal's), booked again through the same
+        accounting as a live one: the symbol's account and the strategy's own position. Nothing
+        else happens: no activity entry (the journal has it), no strategy reaction, no risk action.
+        A strategy this run does not have leaves only the symbol's account changed."""
+        self.portfolio.on_fill(fill)
+        slot = self._by_name.get(strategy)
+        if slot is not None:
+            slot.on_fill(fill)
+
     def counters(self) -> dict[str, int]:
         """Orders accepted, rejected (by the exchange rules), canceled, expired; blocked by risk; open now."""
         counts = dict(self._counts)
@@ -441,7 +463,8 @@ class SymbolSession:
                 slot.orders[cid] = order
             self.account.on_order_placed(order.qty)
             self._emit(Activity(event.ts, self.symbol, "order", self._describe(order),
-                                {"client_id": cid, "strategy": name, "status": _STATUS_TEXT[order.status]}))
+                                {"client_id": cid, "strategy": name, "status": _STATUS_TEXT[order.status],
+                                 **_order_terms(order)}))
             return
         if kind == "rejected":
             if order is not None:
@@ -451,10 +474,12 @@ class SymbolSession:
                 return
         elif kind == "canceled":
             self._emit(Activity(event.ts, self.symbol, "cancel", f"canceled {cid}",
-                                {"client_id": cid, "strategy": name, "filled": order.filled if order else 0}))
+                                {"client_id": cid, "strategy": name, "status": "CANCELED",
+                                 "filled": order.filled if order else 0}))
         elif kind == "expired":
             self._emit(Activity(event.ts, self.symbol, "cancel", f"expired {cid} (unfilled remainder)",
-                                {"client_id": cid, "strategy": name, "filled": order.filled if order else 0}))
+                                {"client_id": cid, "strategy": name, "status": "EXPIRED",
+                                 "filled": order.filled if order else 0}))
         elif kind == "cancel_rejected":
             self._cancel_rejected(event.ts, cid, name, event.reason)
             return
@@ -471,14 +496,15 @@ class SymbolSession:
 
     def _reject(self, client_id: str, strategy: str, reason: str, source: str,
                 what: PlaceOrder | Order | None = None) -> None:
+        data = {"client_id": client_id, "strategy": strategy, "reason": reason, "by": source}
         if isinstance(what, Order):
+            data.update(_order_terms(what))
             what = self._describe(what)
         elif isinstance(what, PlaceOrder):
             what = self._describe_intent(what)
         else:
             what = client_id
-        self._emit(Activity(self.now, self.symbol, "reject", f"{what} rejected: {reason}",
-                            {"client_id": client_id, "strategy": strategy, "reason": reason, "by": source}))
+        self._emit(Activity(self.now, self.symbol, "reject", f"{what} rejected: {reason}", data))
 
     def _describe(self, order: Order) -> str:
         side = "BUY" if order.side is _BUY else "SELL"

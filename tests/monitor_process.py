@@ -1,4 +1,8 @@
-"""Start a real `python -m app ...` process for tests and wait for it to say where it listens."""
+"""Start a real `python -m app ...` process for tests and wait for it to say where it listens.
+
+Every process gets a fresh temporary XDG_STATE_HOME (unless the test's ``env`` names one), so its
+default state directory, and with it the paper account, is its own and never the user's.
+"""
 from __future__ import annotations
 
 import os
@@ -6,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -25,7 +30,8 @@ class MonitorProcess:
         self.args = args
         self.module = module
         self.timeout_s = timeout_s
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self._state_home = _FreshStateHome(env)
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **self._state_home.env}
         self.proc: subprocess.Popen | None = None
         self.output: list[str] = []
         self.port = 0
@@ -64,17 +70,45 @@ class MonitorProcess:
                 raise AssertionError(f"{text!r} never appeared in the output:\n" + "".join(self.output[-20:]))
             return "".join(self.output[since:])
 
-    def __exit__(self, *exc_info: object) -> None:
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: no clean-up runs in the process."""
         if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self.proc and self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGINT)
+                try:
+                    self.proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(5)
+        finally:
+            self._state_home.cleanup()
+
+
+class _FreshStateHome:
+    """A temporary XDG_STATE_HOME for one process, unless ``env`` already sets one."""
+
+    def __init__(self, env: dict | None) -> None:
+        self.env = dict(env or {})
+        self._directory = None
+        if "XDG_STATE_HOME" not in self.env:
+            self._directory = tempfile.TemporaryDirectory(prefix="monitor-state-")
+            self.env["XDG_STATE_HOME"] = self._directory.name
+
+    def cleanup(self) -> None:
+        if self._directory is not None:
+            self._directory.cleanup()
 
 
 def run_app(args: list[str], timeout_s: float = 60.0, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m app ...` to completion (``env`` adds to this process's environment)."""
-    return subprocess.run([sys.executable, "-W", "ignore", "-m", "app", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout_s, env={**os.environ, **(env or {})})
+    """Run `python -m app ...` to completion (with its own fresh state home, as MonitorProcess)."""
+    state_home = _FreshStateHome(env)
+    try:
+        return subprocess.run([sys.executable, "-W", "ignore", "-m", "app", *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=timeout_s, env={**os.environ, **state_home.env})
+    finally:
+        state_home.cleanup()

@@ -9,6 +9,7 @@ from app.config import SOURCES, MonitorConfig
 from app.options import (
     DEFAULT_SYMBOLS, add_fee_arguments, host_list, origin_list, port_number, positive_float, symbol_list,
 )
+from app.state_dir import default_state_dir
 
 TOKEN_VARIABLE = "MONITOR_TOKEN"
 
@@ -42,7 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="strategies enabled at start, comma-separated, or 'none' (default: market_maker)")
     add_fee_arguments(parser)
     parser.add_argument("--state-dir", type=Path, default=None,
-                        help="where control-panel settings persist (default: none)")
+                        help=f"where the paper account and control-panel settings persist "
+                             f"(default: {default_state_dir()}; replay: none)")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="keep the account and settings in memory only: nothing is written to disk")
     parser.add_argument("--record", type=Path, default=None, metavar="DIR",
                         help="also record every received frame to DIR")
 
@@ -66,6 +70,11 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
     if token is None and not is_loopback(args.host) and not args.allow_unauthenticated:
         raise UserError(f"--host {args.host} is reachable from other machines: set {TOKEN_VARIABLE} or --token-file "
                         "so that only you can control the monitor, or pass --allow-unauthenticated")
+    if args.memory_only and args.state_dir is not None:
+        raise UserError("--memory-only and --state-dir exclude each other")
+    state_dir = args.state_dir
+    if state_dir is None and not args.memory_only and args.source != "replay":  # a replay is not the account
+        state_dir = default_state_dir()
     return MonitorConfig(
         symbols=tuple(args.symbols),
         source=args.source,
@@ -80,7 +89,7 @@ def build_config(args: argparse.Namespace) -> MonitorConfig:
         replay_files=tuple(args.replay),
         replay_speed=args.speed,
         exchange_rate=args.rate,
-        state_dir=args.state_dir,
+        state_dir=state_dir,
         record_dir=args.record,
     )
 

@@ -16,6 +16,7 @@ from flask_socketio import SocketIO
 
 from app.exposure import Exposure
 from app.web.access import ControlGate
+from app.web.account_api import build_account_blueprint
 from app.web.assets import build_assets_blueprint
 from app.web.audience import Audience
 from app.web.broadcaster import SnapshotBroadcaster
@@ -96,6 +97,7 @@ def create_app(config: Any, engine: Any, async_mode: str | None = None, start_pu
                                            ControlGate(exposure)))
 
     app.register_blueprint(build_routes_blueprint())
+    app.register_blueprint(build_account_blueprint())
     app.register_blueprint(build_assets_blueprint())
     if start_push:
         broadcaster.start()

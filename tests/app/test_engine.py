@@ -26,12 +26,19 @@ class ReplayClock:
         return self.now
 
 
-def build_engine(strategies_enabled=("market_maker",), settings=None, on_settings_changed=None):
-    clock = ReplayClock()
-    config = MonitorConfig(symbols=SYMBOLS, source="replay", strategies_enabled=strategies_enabled)
+# A market maker quoting 3 bps wide: it cannot pay the regular tier's fees, but it trades on these short
+# recordings, which tests of what happens to fills need (the live default is 30 bps).
+TIGHT = {"market_maker": {"spread_bps": 3.0, "refresh_tolerance_bps": 1.0}}
+
+
+def build_engine(strategies_enabled=("market_maker",), settings=None, on_settings_changed=None, journal=None,
+                 clock=None, strategy_params=None):
+    clock = clock or ReplayClock()
+    config = MonitorConfig(symbols=SYMBOLS, source="replay", strategies_enabled=strategies_enabled,
+                           **({"strategy_params": strategy_params} if strategy_params is not None else {}))
     instruments = load_instruments(FOLDER / "exchangeInfo.json", SYMBOLS)
     engine = Engine(config, instruments, clock_ns=clock, source="replay", settings=settings,
-                    on_settings_changed=on_settings_changed)
+                    on_settings_changed=on_settings_changed, journal=journal)
     engine.streaming = True
     return engine, clock
 

@@ -9,6 +9,8 @@ import pytest
 
 from app.config import MonitorConfig
 from app.engine import Engine
+from app.journal import Journal
+from app.state_dir import StateDir
 from orderbook.instrument import Instrument
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
@@ -69,11 +71,14 @@ class Feeder:
 
 
 @pytest.fixture
-def engine() -> Engine:
+def engine(tmp_path) -> Engine:
+    """The engine as a monitor builds it, with its account journal in a fresh temporary state dir."""
     config = MonitorConfig(symbols=SYMBOLS, source="sim")
-    eng = Engine(config, {s: instrument(s) for s in SYMBOLS}, source="sim")
+    journal = Journal.open(StateDir(tmp_path).journal_path)
+    eng = Engine(config, {s: instrument(s) for s in SYMBOLS}, source="sim", journal=journal)
     eng.set_streaming(True)
-    return eng
+    yield eng
+    journal.close()
 
 
 @pytest.fixture
