@@ -8,7 +8,7 @@ Columns (FILL_COLUMNS): run (the combination's index in the sweep's grid order; 
 ts (event time, ns since the epoch) and time (the same, UTC ISO 8601), symbol, strategy, client_id,
 tag, side (BUY|SELL), price, qty and notional (exact decimals, quote currency for the notional),
 liquidity (maker|taker), reason (queue_reached|trade_through|taker), fee (quote currency, negative
-= rebate), quote_asset, trade_id (the market trade that caused it, 0 when none), then the evidence,
+= rebate; the exact decimal of the fee rate times the exact notional, as the prices are), quote_asset, trade_id (the market trade that caused it, 0 when none), then the evidence,
 empty where it does not apply: queue_ahead_before (size ahead of us before the fill), trade_price
 and trade_qty (the print), best_opposite (the quote that crossed a resting order), level_qty and
 taken_before (a taker order's level and what earlier slices of it had taken), cause.
@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from app.csv_report import CsvReport, utc_text
+from app.journal import decimal_text
 from orderbook.instrument import Instrument, units_to_decimal
 from strategies.activity import Activity
+from strategies.fees import FeeSchedule
+from strategies.orders import Liquidity
 
 FILL_COLUMNS = (
     "run", "ts", "time", "symbol", "strategy", "client_id", "tag", "side", "price", "qty", "notional",
@@ -42,22 +45,24 @@ class FillLog(CsvReport):
         super().__init__(path, FILL_COLUMNS)
         self._instruments = instruments
 
-    def listener(self, run: int) -> Callable[[Activity], None]:
-        """What a Backtest's ``on_activity`` takes: the fills of combination ``run``."""
+    def listener(self, run: int, fees: FeeSchedule) -> Callable[[Activity], None]:
+        """What a Backtest's ``on_activity`` takes: the fills of combination ``run``, charged ``fees``."""
         def on_activity(entry: Activity) -> None:
             if entry.kind == "fill":
-                self._write(run, entry)
+                self._write(run, entry, fees)
         return on_activity
 
-    def _write(self, run: int, entry: Activity) -> None:
+    def _write(self, run: int, entry: Activity, fees: FeeSchedule) -> None:
         data = entry.data
         instrument = self._instruments[entry.symbol]
         price, qty = data["price"], data["qty"]
+        notional = instrument.notional_units(price, qty)
         row = [
             run, entry.ts, utc_text(entry.ts), entry.symbol, data["strategy"], data["client_id"], data.get("tag", ""),
             data["side"], instrument.ticks_to_str(price), instrument.lots_to_str(qty),
-            units_to_decimal(instrument.notional_units(price, qty)), data["liquidity"], data["reason"],
-            repr(float(data["fee"])), instrument.quote_asset, data.get("trade_id", 0),
+            units_to_decimal(notional), data["liquidity"], data["reason"],
+            decimal_text(fees.exact_fee(notional, Liquidity(data["liquidity"]))), instrument.quote_asset,
+            data.get("trade_id", 0),
         ]
         for key, is_price in _EVIDENCE:
             value = data.get(key)

@@ -229,7 +229,7 @@ def _replay(paths: list[Path], instruments: dict, configs: list, clock: Callable
     backtests = group.backtests
     for run, backtest in enumerate(backtests):
         if fill_log is not None:
-            backtest.on_activity = fill_log.listener(run)
+            backtest.on_activity = fill_log.listener(run, backtest.config.fees)
         if equity_log is not None:
             backtest.portfolio.on_sample = equity_log.listener(run, backtest.portfolio)
     start = clock()

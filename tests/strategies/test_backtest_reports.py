@@ -58,6 +58,9 @@ def test_every_fill_is_a_row_that_agrees_with_the_summary(exchange_recording, tm
         instrument = instruments[row["symbol"]]
         assert price % (Decimal(instrument.tick_units) / 10**8) == 0 and qty > 0
         assert Decimal(row["notional"]) == price * qty  # exact decimals, not floats
+        rate = Decimal("10") / 10_000  # the regular tier, maker or taker
+        assert Decimal(row["fee"]) == Decimal(row["notional"]) * rate  # the fee exact too, never a float's repr
+        assert "e" not in row["fee"].lower()
         if row["reason"] == "trade_through" and row["trade_price"]:  # the print went beyond our price
             beyond = Decimal(row["trade_price"])
             assert beyond < price if row["side"] == "BUY" else beyond > price
