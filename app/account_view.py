@@ -106,9 +106,19 @@ def account_json(engine: Any, journal: Journal) -> dict[str, Any]:
             "fills": account.fills,
             "quote_asset": quote,
         }
+    portfolio = engine.portfolio
+    valued = portfolio.equity()
+    quotes = sorted(equity)
     return {
         "epoch": journal.epoch,
         "balances": {asset: decimal_text(amount) for asset, amount in sorted(balances.items())},
         "positions": positions,
         "equity": {quote: float_text(amount) for quote, amount in sorted(equity.items())},
+        # the one total: each quote asset converted at its mark (strategies.valuation), never a raw sum
+        "valuation": {
+            "asset": portfolio.valuation.asset,
+            "equity": None if valued is None else float_text(valued),
+            "rates": {q: None if r is None else float_text(r) for q, r in portfolio.valuation.rates(quotes).items()},
+            "note": None if valued is not None else portfolio.valuation.missing_note(quotes),
+        },
     }

@@ -109,7 +109,7 @@ def test_a_bad_query_value_is_a_400_with_one_line(http, path, query, line):
 def test_the_account_holds_positions_that_are_the_signed_sum_of_the_fills(http, traded):
     fills = http.get("/api/fills").get_json()["fills"]
     account = http.get("/api/account").get_json()
-    assert set(account) == {"epoch", "balances", "positions", "equity"}
+    assert set(account) == {"epoch", "balances", "positions", "equity", "valuation"}
     for symbol in SYMBOLS:
         position = account["positions"][symbol]
         mine = [f for f in fills if f["symbol"] == symbol]
@@ -123,6 +123,9 @@ def test_the_account_holds_positions_that_are_the_signed_sum_of_the_fills(http, 
     usdt = sum(-signed(f) * Decimal(f["price"]) - Decimal(f["fee"]) for f in fills if f["symbol"] == SYMBOLS[0])
     assert Decimal(account["balances"]["USDT"]) == usdt
     assert set(account["equity"]) == {"USDT", "BTC"}  # never one sum across quote currencies
+    # the one total would need BTC in USDT: no BTCUSDT among the symbols, so none, and the reason
+    assert account["valuation"] == {"asset": "USDT", "equity": None, "rates": {"BTC": None},
+                                    "note": traded.portfolio.valuation.missing_note(["BTC", "USDT"])}
 
 
 @pytest.mark.parametrize("value, min_decimals, text", [
