@@ -86,7 +86,7 @@ class Engine:
         self._request_snapshot = request_snapshot or (lambda symbol: None)
         self.market = MarketData(self.instruments, self._request_snapshot)
         self.views = {s: MarketView(self.instruments[s]) for s in self.symbols}
-        self.activity = ActivityLog(maxlen=2000)
+        self.activity = ActivityLog()  # the newest ACTIVITY_KEPT entries
         self.portfolio = Portfolio(self.instruments)
         self.sessions = {s: self._new_session(self.instruments[s], i) for i, s in enumerate(self.symbols)}
         self._timer_ns = config.timer_interval_ms * 1_000_000

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Mapping
 
 from orderbook.instrument import UNITS_PER_ONE, Instrument
-from strategies.metrics import SECOND_NS, SHARPE_DEFINITION, EquityCurve
+from strategies.metrics import EQUITY_POINTS_KEPT, SECOND_NS, SHARPE_DEFINITION, EquityCurve
 from strategies.orders import Fill, Liquidity, Side
 
 DAY_NS = 86_400 * SECOND_NS
@@ -46,7 +46,7 @@ class SymbolAccount:
         "turnover_tick_lots", "curve", "day", "day_start_equity",
     )
 
-    def __init__(self, instrument: Instrument, keep_points: int = 3600) -> None:
+    def __init__(self, instrument: Instrument, keep_points: int = EQUITY_POINTS_KEPT) -> None:
         self.instrument = instrument
         self.symbol = instrument.symbol
         self.quote_asset = instrument.quote_asset
@@ -163,7 +163,8 @@ class Portfolio:
     (``totals_by_quote`` separates them otherwise).
     """
 
-    def __init__(self, instruments: Iterable[Instrument] | Mapping[str, Instrument] = (), keep_points: int = 3600) -> None:
+    def __init__(self, instruments: Iterable[Instrument] | Mapping[str, Instrument] = (),
+                 keep_points: int = EQUITY_POINTS_KEPT) -> None:
         self._keep_points = keep_points
         self.accounts: dict[str, SymbolAccount] = {}
         self.curve = EquityCurve(keep_points)
