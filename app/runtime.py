@@ -89,7 +89,7 @@ class Monitor:
             engine.stream_control = StreamControl(self._start_feed, self._stop_feed)
             self.engine = engine
             if config.record_dir:
-                self.recorder = RecordingWriter(Path(config.record_dir))
+                self.recorder = RecordingWriter(Path(config.record_dir), symbols=config.symbols)
             green.spawn(self._pump)
         if settings.get("streaming", True):
             engine.set_streaming(True)
