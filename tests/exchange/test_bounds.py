@@ -16,7 +16,7 @@ from feeds.exchange.l3book import ASK, BID
 from feeds.exchange.market import FlowParams, MarketModel
 from feeds.exchange.ticker import DAY_MS, MINUTE_MS
 from feeds.exchange.wire import WIRE_TEXT_CACHE_ENTRIES, WireFormat
-from tests.exchange.conftest import run, wait_closed
+from tests.exchange.conftest import apply_depth_diff, run, wait_closed
 
 EPOCH = 1_767_225_600_000 * 1_000_000
 SECOND = 1_000_000_000
@@ -48,12 +48,7 @@ def test_a_wrapped_journal_still_rebuilds_every_book_it_claims():
         for event in model.advance_to(EPOCH + k * SECOND // 10):
             if type(event) is not DepthDiff or event.interval_ms != 100:
                 continue
-            for levels, side in ((bids, event.bids), (asks, event.asks)):
-                for price, lots in side:
-                    if lots:
-                        levels[price] = lots
-                    else:
-                        levels.pop(price, None)
+            apply_depth_diff(bids, asks, event)
             assert len(journal) <= 300
             at = model.book_at("ETHUSDT", event.last_id)
             assert at.bids == sorted(bids.items(), reverse=True) and at.asks == sorted(asks.items())

@@ -15,7 +15,7 @@ from feeds.recording import SYMBOL_CHARS, RecordingWriter, symbol_of_message
 from feeds.stats import LATENCY_WINDOW, FeedStats
 from orderbook.instrument import Instrument
 from orderbook.trades import TradeTick
-from tests.feeds.stream_scripts import ScriptedExchange, hold_open, trade_frame
+from tests.feeds.stream_scripts import ScriptedExchange, send_then_hold, trade_frame
 from tests.feeds.test_synchronizer import SYMBOL, Feed, diff
 
 INST = Instrument("BNBBTC", "BNB", "BTC", tick_units=1, step_units=1_000_000)
@@ -63,14 +63,7 @@ def test_python_binance_queue_ends_the_connection_at_its_bound():
     """Nobody reads the socket's queue: python-binance's read loop stops at max_queue_size."""
     runner = AsyncioThread(name="scripted-exchange").start()
     server = ScriptedExchange(runner).start()
-    burst = [trade_frame("BTCUSDT", i) for i in range(200)]
-
-    async def script(ws, request):
-        for text in burst:
-            await ws.send_str(text)
-        await hold_open(ws, request)
-
-    server.scripts.append(script)
+    server.scripts.append(send_then_hold([trade_frame("BTCUSDT", i) for i in range(200)]))
 
     async def check() -> list:
         shell = pointed_client_class(server.api_url)(testnet=False)
