@@ -31,14 +31,13 @@ ActivitySink = Callable[[Activity], None]
 _BUY = Side.BUY
 _GTC = TimeInForce.GTC
 _STATUS_TEXT = {status: status.value for status in OrderStatus}  # enum .value is a slow property
-# Prices and sizes remembered as activity texts, per session and per kind: quotes revisit a few
-# hundred prices and sizes; a full cache (~1 MB) is emptied and refills with the current ones.
-_TEXT_CACHE = 10_000
+_TEXT_CACHE = 10_000  # prices and sizes remembered for activity texts, per session
+_MAX_REACTION_DEPTH = 32  # fills answered by orders that fill at once: bounded, never a runaway loop
 # Fills kept between two snapshots for the snapshot's "fills" list (a push is every 200 ms). More
 # in one interval is a runaway strategy: the oldest leave the list, while the account and the
-# activity feed still count every fill.
+# activity feed still count every fill. (Activity texts: a full _TEXT_CACHE, ~1 MB, is emptied and
+# refills with the prices and sizes quoted now.)
 FILLS_KEPT_PER_PUSH = 500
-_MAX_REACTION_DEPTH = 32  # fills answered by orders that fill at once: bounded, never a runaway loop
 
 
 class StrategySlot:
