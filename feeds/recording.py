@@ -9,7 +9,7 @@ where the JSON is a combined-stream frame or a bare REST depth snapshot ``{"last
 Messages no symbol can be told for (``!serverShutdown``, replies) go to ``_ALL_<YYYYMMDD>.gz``,
 and so do messages about a symbol the writer was not told to record: the feed names the symbol
 of a frame, and each file holds an open gzip stream (~260 KB of zlib state), so made-up names
-must not open files. The writer thus keeps at most one open file per recorded symbol, plus one.
+must not open files. Told its symbols, a writer keeps at most one open file per symbol, plus one.
 
 The writer flushes at least once a second of its clock (a crash loses at most the last second) and
 rotates at UTC midnight. The reader merges files by receive time and counts malformed lines and
