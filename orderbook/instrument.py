@@ -15,12 +15,13 @@ from decimal import Decimal, InvalidOperation
 UNITS_PER_ONE = 100_000_000  # 1e-8 units: Binance's finest decimal
 DECIMALS = 8
 # Text -> ticks/lots conversions remembered per instrument and per direction (prices, sizes). A
-# hit costs ~0.1 us against ~1.3 us to convert. The bound holds both sides of a 5000-level REST
-# snapshot (Binance's deepest) with room for the diffs around it, and costs ~2 MB a cache when
-# full; a full cache is emptied and refills with what the feed sends next, so the hot prices near
-# the touch are back within one diff. A bound of hundreds of thousands takes an idle monitor hours
-# to reach, its RSS rising all the while.
-CONVERSION_CACHE_ENTRIES = 16_384
+# hit costs ~0.1 us against ~1.3 us to convert. The bound holds a side of a 5000-level REST
+# snapshot (Binance's deepest) and costs ~1 MB a cache when full; a full cache is emptied and
+# refills with what the feed sends next, so the hot prices near the touch are back within one diff.
+# The memory a process keeps is the high-water mark of all its caches together, so the bound is
+# what a monitor settles at, within minutes; bounds of hundreds of thousands took hours to reach,
+# the RSS rising all the while.
+CONVERSION_CACHE_ENTRIES = 8192
 
 
 class InexactValueError(ValueError):
