@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import multiprocessing as mp
 import signal
 import time
@@ -50,12 +51,17 @@ def at(samples: list[tuple[float, float]], seconds: float) -> float | None:
 
 
 # -- the clients' process ------------------------------------------------------------------------
-def clients_process(url: str, count: int, connected: "mp.Queue", received: "mp.Value") -> None:
+def clients_process(url: str, count: int, connected: "mp.Queue", received: "mp.Value",
+                    connects: "mp.Value") -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends it with SIGTERM
-    asyncio.run(_clients(url, count, connected, received))
+    # A dropped client reconnects and is counted in ``connects``; python-engineio's own line
+    # for each would bury the samples.
+    logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
+    asyncio.run(_clients(url, count, connected, received, connects))
 
 
-async def _clients(url: str, count: int, connected: "mp.Queue", received: "mp.Value") -> None:
+async def _clients(url: str, count: int, connected: "mp.Queue", received: "mp.Value",
+                   connects: "mp.Value") -> None:
     import socketio
 
     clients = []
@@ -66,6 +72,11 @@ async def _clients(url: str, count: int, connected: "mp.Queue", received: "mp.Va
         async def on_snapshot(data):  # decoded like any client would, then counted
             with received.get_lock():
                 received.value += 1
+
+        @client.event
+        async def connect():
+            with connects.get_lock():
+                connects.value += 1
 
         await client.connect(url, transports=["websocket"], wait_timeout=CONNECT_TIMEOUT_S)
         clients.append(client)
@@ -90,9 +101,10 @@ def main() -> None:
         for monitor in monitors:
             wait_ready(monitor)
         received = mp.Value("q", 0)
+        connects = mp.Value("q", 0)
         connected: mp.Queue = mp.Queue()
-        clients = mp.Process(target=clients_process, args=(loaded.url, args.clients, connected, received),
-                             daemon=True)
+        clients = mp.Process(target=clients_process,
+                             args=(loaded.url, args.clients, connected, received, connects), daemon=True)
         clients.start()
         try:
             print(f"clients connected: {connected.get(timeout=CONNECT_TIMEOUT_S * 2)}", flush=True)
@@ -100,7 +112,7 @@ def main() -> None:
         finally:
             clients.terminate()
             clients.join(10)
-    report(names, samples, args.minutes * 60.0, received.value, args.clients)
+    report(names, samples, args.minutes * 60.0, received.value, connects.value, args.clients)
 
 
 def wait_ready(monitor: MonitorProcess) -> None:
@@ -135,8 +147,8 @@ def sample(monitors: list[MonitorProcess], names: list[str], duration_s: float, 
 
 
 def report(names: list[str], samples: list[list[tuple[float, float]]], duration_s: float,
-           received: int, clients: int) -> None:
-    print(f"\nRSS (MB) over {duration_s / 60:.0f} min; slope = least squares over the second half")
+           received: int, connects: int, clients: int) -> None:
+    print(f"\nRSS (MB) over {duration_s / 60:g} min; slope = least squares over the second half")
     print(f"  {'monitor':<12} {'start':>7} {'5 min':>7} {'10 min':>7} {'end':>7} {'slope MB/min':>13}")
     for name, series in zip(names, samples):
         half = [s for s in series if s[0] >= duration_s / 2]
@@ -144,7 +156,8 @@ def report(names: list[str], samples: list[list[tuple[float, float]]], duration_
         shown = " ".join(f"{c:7.1f}" if c is not None else f"{'-':>7}" for c in cells)
         print(f"  {name:<12} {shown} {slope_mb_per_min(half):13.3f}")
     if clients:
-        print(f"  snapshots received by the clients: {received} ({received / clients / duration_s:.2f}/s each)")
+        print(f"  snapshots received by the clients: {received} ({received / clients / duration_s:.2f}/s each); "
+              f"connections made: {connects} ({connects - clients} reconnects)")
 
 
 if __name__ == "__main__":
