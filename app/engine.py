@@ -120,7 +120,7 @@ class Engine:
         self._request_snapshot = request_snapshot or (lambda symbol: None)
         self.market = MarketData(self.instruments, self._request_snapshot)
         self.views = {s: MarketView(self.instruments[s]) for s in self.symbols}
-        self.activity = ActivityLog(maxlen=2000)
+        self.activity = ActivityLog()  # the newest ACTIVITY_KEPT entries
         # The one activity sink: with a journal, nothing reaches the feed without being journaled.
         self.journal = journal
         self.record_activity = self.activity.append if journal is None else self._record_journaled

@@ -118,7 +118,7 @@ class Monitor:
             engine.feed_queue = self.queue
             self.engine = engine
             if config.record_dir:
-                self.recorder = RecordingWriter(Path(config.record_dir))
+                self.recorder = RecordingWriter(Path(config.record_dir), symbols=config.symbols)
             green.spawn(self._supervise_pump)
         if settings.get("streaming", True):
             engine.set_streaming(True)

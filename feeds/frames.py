@@ -369,6 +369,12 @@ _EVENT_TYPES: dict[str, tuple[_Handler, bool]] = {
 
 _COMBINED_PREFIX = '{"stream":"'  # how Binance (and the embedded exchange) write a combined frame
 _NAME_AT = len(_COMBINED_PREFIX)
+# Stream names whose route is remembered. A connection carries at most 1024 streams and a feed a
+# few connections, so every real name fits; names the feed makes up beyond the bound, or longer
+# than any real one ("btcusdt@depth20@1000ms" is 22 characters), are routed afresh each time:
+# garbage costs CPU, never memory.
+ROUTES_KEPT = 8192
+ROUTE_NAME_CHARS = 64
 
 
 class FrameParser:
@@ -435,10 +441,10 @@ class FrameParser:
                 handler = _unknown_symbol
             elif kind in self._skip_kinds:
                 handler = _skipped_stream
-                if len(self._skipped) < 100_000:
+                if len(self._skipped) < ROUTES_KEPT and len(stream) <= ROUTE_NAME_CHARS:
                     self._skipped[stream] = Ignored(symbol, "stream skipped")
             route = (handler, symbol, instrument)
-        if len(self._routes) < 100_000:  # bounded: garbage stream names must not grow it forever
+        if len(self._routes) < ROUTES_KEPT and len(stream) <= ROUTE_NAME_CHARS:
             self._routes[stream] = route
         return route
 

@@ -6,7 +6,10 @@ File ``<SYMBOL>_<YYYYMMDD>.gz`` (the UTC day of the receive time), one line per 
 
 where the JSON is a combined-stream frame or a bare REST depth snapshot ``{"lastUpdateId":...}``
 (whose symbol is the file's). This is hftbacktest's Binance format, so its sample data replays too.
-Messages no symbol can be told for (``!serverShutdown``, replies) go to ``_ALL_<YYYYMMDD>.gz``.
+Messages no symbol can be told for (``!serverShutdown``, replies) go to ``_ALL_<YYYYMMDD>.gz``,
+and so do messages about a symbol the writer was not told to record: the feed names the symbol
+of a frame, and each file holds an open gzip stream (~260 KB of zlib state), so made-up names
+must not open files. Told its symbols, a writer keeps at most one open file per symbol, plus one.
 
 The writer flushes at least once a second of its clock (a crash loses at most the last second) and
 rotates at UTC midnight. The reader merges files by receive time and counts malformed lines and
@@ -28,6 +31,7 @@ import orjson
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 UNATTRIBUTED = "_ALL"
+SYMBOL_CHARS = 20  # longer than any Binance symbol: not a symbol, and not a file name either
 FILE_PATTERN = re.compile(r"^([A-Za-z0-9]+)_(\d{8})\.gz$")
 _STREAM_PREFIX = '{"stream":"'
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -69,8 +73,8 @@ def symbol_of_message(text: str) -> str | None:
         if type(stream) is not str:
             return None
     name, at, _ = stream.partition("@")
-    if not at or not name or name.startswith("!") or not name.isalnum():
-        return None
+    if not at or not name or len(name) > SYMBOL_CHARS or not (name.isascii() and name.isalnum()):
+        return None  # also what FILE_PATTERN could not read back
     return name.upper()
 
 
@@ -88,6 +92,7 @@ class RecordingWriter:
         clock_ns: Callable[[], int] = time.time_ns,
         flush_interval_ns: int = 1_000_000_000,
         compresslevel: int = 6,
+        symbols: Iterable[str] | None = None,
     ) -> None:
         self.directory = Path(directory)
         try:
@@ -97,15 +102,19 @@ class RecordingWriter:
         self._clock = clock_ns
         self._flush_interval = flush_interval_ns
         self._compresslevel = compresslevel
+        # the symbols with files of their own; None: every symbol a message names (tools, tests)
+        self._symbols = None if symbols is None else frozenset(s.upper() for s in symbols)
         self._files: dict[str, tuple[int, IO[bytes]]] = {}  # symbol -> (UTC day number, file)
         self._last_flush = clock_ns()
         self._dirty = False
         self.lines_written = 0
-        self.paths: list[Path] = []  # every file opened, in order
+        self.paths: list[Path] = []  # every file opened, in order (one per symbol per UTC day)
 
     def write(self, recv_ns: int, text: str, symbol: str | None = None) -> None:
         """Record one message. ``symbol`` is needed for a bare REST snapshot; frames name theirs."""
         owner = (symbol.upper() if symbol else None) or symbol_of_message(text) or UNATTRIBUTED
+        if self._symbols is not None and owner not in self._symbols:
+            owner = UNATTRIBUTED
         day = recv_ns // NS_PER_DAY
         entry = self._files.get(owner)
         if entry is None or entry[0] != day:

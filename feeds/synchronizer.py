@@ -58,12 +58,13 @@ class SyncConfig:
     """Synchroniser limits.
 
     max_buffered_diffs: diffs kept while waiting for a snapshot (the oldest go first; a snapshot
-    older than what is kept is then refused as stale and fetched again).
+    older than what is kept is then refused as stale and fetched again). 1000 is 100 s of
+    ``@depth@100ms`` diffs, far more than a snapshot takes to arrive (a few MB for a busy symbol).
     snapshot_timeout_ns: a snapshot asked for but not received within this much receive time
     is asked for again (the REST call may have failed: 429, 500, timeout).
     """
 
-    max_buffered_diffs: int = 10_000
+    max_buffered_diffs: int = 1000
     snapshot_timeout_ns: int = 5_000_000_000
 
     def __post_init__(self) -> None:

@@ -2,6 +2,9 @@
 
 SortedDict keeps the best level an O(1) peek away (performance.md: ~0.7M update+read/s, top-20
 snapshot ~9 µs), where a dict sorted on read costs 150-460 µs per read.
+
+A side holds at most ``LEVELS_KEPT`` levels: what a feed sends beyond that pushes the farthest
+levels out of the book (snapshots and diffs alike), so a feed cannot grow a book without end.
 """
 from __future__ import annotations
 
@@ -17,6 +20,10 @@ from orderbook.instrument import InexactValueError, Instrument
 
 BID = 1
 ASK = -1
+# Levels a side keeps. Binance's deepest REST snapshot has 5000 a side and diffs may add levels
+# beyond it; the page, the analytics and the strategies read the best few hundred at most, so
+# levels past 20,000 from the touch are never looked at (~3 MB a side when full).
+LEVELS_KEPT = 20_000
 
 _dict_set = dict.__setitem__
 _dict_del = dict.__delitem__
@@ -73,6 +80,7 @@ class OrderBook:
         self.bids = SortedDict(bid_levels)
         self.asks = SortedDict(ask_levels)
         self.update_id = update_id
+        self._keep_near_levels()
         return bid_skipped + ask_skipped
 
     def apply_diff_raw(self, bids: list, asks: list) -> int:
@@ -180,7 +188,16 @@ class OrderBook:
                     f"{self.symbol}: diff after update {self.update_id} would cross the book "
                     f"(bid {best_bid} >= ask {best_ask})"
                 )
+            if len(self.bids) > LEVELS_KEPT or len(self.asks) > LEVELS_KEPT:
+                self._keep_near_levels()
         return skipped
+
+    def _keep_near_levels(self) -> None:
+        """Drop the levels farthest from the touch beyond LEVELS_KEPT a side."""
+        for levels, farthest in ((self.bids, 0), (self.asks, -1)):
+            excess = len(levels) - LEVELS_KEPT
+            for _ in range(excess):
+                levels.popitem(farthest)
 
     def replace_with(self, other: "OrderBook") -> None:
         """Take over ``other``'s levels, update id and times in one step (a book built aside).

@@ -5,6 +5,10 @@ from collections import deque
 from typing import Any, Iterator, NamedTuple
 
 KINDS = frozenset({"order", "fill", "cancel", "reject", "risk", "strategy", "feed", "system"})
+# Entries a log keeps unless told otherwise: the page lists the newest few hundred, and a reader
+# that fell further behind (the snapshot between two pushes) gets the newest of what it missed.
+# An entry with its data dict is ~0.5 KB, so a full log is ~1 MB.
+ACTIVITY_KEPT = 2000
 
 
 class Activity(NamedTuple):
@@ -29,7 +33,7 @@ class ActivityLog:
 
     __slots__ = ("_entries", "_seq")
 
-    def __init__(self, maxlen: int = 1000) -> None:
+    def __init__(self, maxlen: int = ACTIVITY_KEPT) -> None:
         if maxlen <= 0:
             raise ValueError("maxlen must be positive")
         self._entries: deque[Activity] = deque(maxlen=maxlen)

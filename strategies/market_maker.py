@@ -83,6 +83,9 @@ def ladder(
     return quotes
 
 
+# Tag lists remembered, one per (prefix, levels): the quoters use the prefixes "bid" and "ask"
+# and 1..50 levels, so 100 at most; the bound keeps any other caller from growing it for ever.
+TAG_LISTS_KEPT = 128
 _TAGS: dict[tuple[str, int], list[str]] = {}
 
 
@@ -90,7 +93,9 @@ def _ladder_tags(prefix: str, levels: int) -> list[str]:
     """["bid-L1", "bid-L2", ...]: built once per prefix and depth, not once per requote."""
     tags = _TAGS.get((prefix, levels))
     if tags is None:
-        tags = _TAGS[(prefix, levels)] = [f"{prefix}-L{level + 1}" for level in range(levels)]
+        tags = [f"{prefix}-L{level + 1}" for level in range(levels)]
+        if len(_TAGS) < TAG_LISTS_KEPT:
+            _TAGS[(prefix, levels)] = tags
     return tags
 
 

@@ -17,6 +17,9 @@ import math
 from collections import deque
 
 SECOND_NS = 1_000_000_000
+# 1-second equity points an EquityCurve keeps for charts: the last hour (~100 KB). Drawdown and
+# Sharpe are running figures over every sample, so they do not depend on this bound.
+EQUITY_POINTS_KEPT = 3600
 PERIODS_PER_YEAR = 365 * 86_400
 ANNUALISATION = math.sqrt(PERIODS_PER_YEAR)
 SHARPE_MIN_SECONDS = 1_800
@@ -101,7 +104,7 @@ class EquityCurve:
 
     __slots__ = ("returns", "peak", "max_drawdown", "last", "samples", "points")
 
-    def __init__(self, keep_points: int = 3600, start: float = 0.0) -> None:
+    def __init__(self, keep_points: int = EQUITY_POINTS_KEPT, start: float = 0.0) -> None:
         self.returns = RunningStats()
         self.peak = start
         self.max_drawdown = 0.0

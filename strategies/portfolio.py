@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Mapping
 
 from orderbook.instrument import UNITS_PER_ONE, Instrument
-from strategies.metrics import SECOND_NS, SHARPE_DEFINITION, EquityCurve
+from strategies.metrics import EQUITY_POINTS_KEPT, SECOND_NS, SHARPE_DEFINITION, EquityCurve
 from strategies.orders import Fill, Liquidity, Side
 from strategies.valuation import Valuation, choose_valuation
 
@@ -53,7 +53,7 @@ class SymbolAccount:
         "turnover_tick_lots", "curve", "day", "day_start_equity", "prices_others",
     )
 
-    def __init__(self, instrument: Instrument, keep_points: int = 3600) -> None:
+    def __init__(self, instrument: Instrument, keep_points: int = EQUITY_POINTS_KEPT) -> None:
         self.instrument = instrument
         self.symbol = instrument.symbol
         self.quote_asset = instrument.quote_asset
@@ -177,7 +177,8 @@ class Portfolio:
     between, so drawdown, Sharpe and its sample count see only seconds that had a market.
     """
 
-    def __init__(self, instruments: Iterable[Instrument] | Mapping[str, Instrument] = (), keep_points: int = 3600,
+    def __init__(self, instruments: Iterable[Instrument] | Mapping[str, Instrument] = (),
+                 keep_points: int = EQUITY_POINTS_KEPT,
                  valuation: str | None = None) -> None:
         values = list(instruments.values() if isinstance(instruments, Mapping) else instruments)
         self._keep_points = keep_points

@@ -41,6 +41,11 @@ _TEXT_CACHE = 10_000  # prices and sizes remembered for activity texts, per sess
 MAX_FAULTS = 64  # strategy errors kept until drained: each one switches a strategy off, so few arrive
 FAULT_CHARS = 200  # the longest error text shown in the activity feed and the snapshot
 _MAX_REACTION_DEPTH = 32  # fills answered by orders that fill at once: bounded, never a runaway loop
+# Fills kept between two snapshots for the snapshot's "fills" list (a push is every 200 ms). More
+# in one interval is a runaway strategy: the oldest leave the list, while the account and the
+# activity feed still count every fill. (Activity texts: a full _TEXT_CACHE, ~1 MB, is emptied and
+# refills with the prices and sizes quoted now.)
+FILLS_KEPT_PER_PUSH = 500
 
 
 _SIDE_TEXT = {Side.BUY: "BUY", Side.SELL: "SELL"}
@@ -109,7 +114,7 @@ class SymbolSession:
         activity: ActivitySink,
         *,
         enabled: Mapping[str, bool] | None = None,
-        keep_fills: int = 500,
+        keep_fills: int = FILLS_KEPT_PER_PUSH,
     ) -> None:
         self.instrument = instrument
         self.symbol = instrument.symbol

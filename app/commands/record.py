@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from feeds.recording import RecordingError, RecordingWriter
 
     try:
-        writer = RecordingWriter(args.out)
+        writer = RecordingWriter(args.out, symbols=args.symbols)
     except RecordingError as exc:
         raise UserError(str(exc)) from None
     recorder = Recorder(args, writer)

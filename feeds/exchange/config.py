@@ -18,11 +18,14 @@ class ConnectionRules:
     max_streams: int = 1024  # per connection
     max_incoming_per_s: int = 5  # more incoming messages (pings, pongs, JSON) per second: disconnect
     max_queued_batches: int = 2000  # a client this far behind is cut off (~20 s at the default pump)
+    # Connections open at once; more are refused at the handshake (HTTP 429). Each holds its
+    # subscriptions and an outbound queue; a monitor needs one per 1024 streams.
+    max_connections: int = 256
 
     def validate(self) -> None:
         if min(self.ping_interval_s, self.pong_timeout_s, self.max_lifetime_s) <= 0:
             raise ValueError("connection times must be positive")
-        if self.max_streams < 1 or self.max_incoming_per_s < 1 or self.max_queued_batches < 1:
+        if min(self.max_streams, self.max_incoming_per_s, self.max_queued_batches, self.max_connections) < 1:
             raise ValueError("connection limits must be at least 1")
 
 

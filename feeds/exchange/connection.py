@@ -9,7 +9,7 @@
 - At most ``max_streams`` subscriptions; live SUBSCRIBE/UNSUBSCRIBE/LIST_SUBSCRIPTIONS and the
   ``combined`` property (control.py).
 - Frames go out through a queue drained by one writer task, so a slow client never stalls the
-  market; a client more than ``max_queued_batches`` behind is cut off.
+  market; a client more than ``max_queued_batches`` behind (market data or replies) is cut off.
 """
 from __future__ import annotations
 
@@ -77,12 +77,12 @@ class StreamConnection:
         frames, self.pending = self.pending, []
         if self._closing or not frames:
             return
-        if self._queue.qsize() >= self._rules.max_queued_batches:
-            self.abort("slow consumer")
-            return
         self._put(_FRAMES, frames)
 
     def _put(self, kind: int, payload: object) -> None:
+        if self._queue.qsize() >= self._rules.max_queued_batches:
+            self.abort("slow consumer")
+            return
         delay = self._faults.ws_delay_s()
         release = self._loop.time() + delay if delay else 0.0
         self._queue.put_nowait((release, kind, payload))

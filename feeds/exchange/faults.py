@@ -32,6 +32,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+# REST failures waiting their turn (each counts N requests down) and entries of the fault log
+# (GET /admin/faults): the newest this many are kept, so a script posting faults in a loop
+# cannot grow the exchange without end.
+REST_FAULTS_KEPT = 1000
+FAULT_LOG_KEPT = 1000
+
 KINDS: dict[str, dict[str, type]] = {
     "disconnect": {"mode": str},
     "gap": {"symbol": str, "count": int},
@@ -185,12 +191,12 @@ class FaultController:
         self._actions: ConnectionActions | None = None
         self._gaps: dict[tuple[str, int], int] = {}  # (symbol, interval ms) -> diffs still to drop
         self._silent_until = 0.0
-        self._rest_failures: deque[_RestFailure] = deque()
+        self._rest_failures: deque[_RestFailure] = deque(maxlen=REST_FAULTS_KEPT)
         self._rest_delay_ms = 0.0
         self._ws_delay_ms = 0.0
         self._slow_until: float | None = None
         self._generation = 0  # bumped by clear(): scheduled repeats of older requests stop
-        self.log: deque[dict] = deque(maxlen=1000)
+        self.log: deque[dict] = deque(maxlen=FAULT_LOG_KEPT)
         self.counters = {"gaps": 0, "malformed": 0, "rest_failures": 0, "disconnects": 0, "silences": 0}
 
     def bind(self, actions: ConnectionActions) -> None:

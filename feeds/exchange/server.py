@@ -14,7 +14,7 @@ publishes what happened; REST reads the book after advancing it the same way.
 
 A stream list that names an unknown symbol is refused at the handshake with HTTP 400 and
 ``{"code": -1121, "msg": "Invalid symbol."}``; a malformed name with -1100; more than
-``max_streams`` with -1101.
+``max_streams`` with -1101; a handshake while ``max_connections`` are open with HTTP 429 and -1003.
 """
 from __future__ import annotations
 
@@ -200,6 +200,9 @@ class RunningExchange:
         streams = self._parse_streams([n for n in names if n])
         if isinstance(streams, web.Response):
             return streams
+        limit = self.config.rules.max_connections
+        if len(self.hub.connections) >= limit:
+            return error_response(-1003, f"Too many connections; at most {limit} open at once.", 429)
         ws = web.WebSocketResponse(autoping=False, compress=False, max_msg_size=64 * 1024)
         if not ws.can_prepare(request).ok:
             return error_response(-1000, "A WebSocket upgrade is expected here.", 400)

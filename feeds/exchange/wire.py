@@ -21,6 +21,10 @@ from feeds.exchange.events import (
 from orderbook.instrument import Instrument, units_to_decimal
 
 NS_PER_MS = 1_000_000
+# Decimal texts remembered per symbol for prices and for sizes: the model revisits the prices
+# near the touch and its common sizes constantly, so a few thousand cover nearly every event;
+# ~1 MB a cache when full, then emptied and refilled with what is current.
+WIRE_TEXT_CACHE_ENTRIES = 8192
 
 
 def _bool(value: bool) -> str:
@@ -40,7 +44,7 @@ class WireFormat:
     def price(self, ticks: int) -> str:
         text = self._prices.get(ticks)
         if text is None:
-            if len(self._prices) > 100_000:
+            if len(self._prices) >= WIRE_TEXT_CACHE_ENTRIES:
                 self._prices.clear()
             text = self._prices[ticks] = units_to_decimal(ticks * self._tick)
         return text
@@ -48,7 +52,7 @@ class WireFormat:
     def size(self, lots: int) -> str:
         text = self._sizes.get(lots)
         if text is None:
-            if len(self._sizes) > 100_000:
+            if len(self._sizes) >= WIRE_TEXT_CACHE_ENTRIES:
                 self._sizes.clear()
             text = self._sizes[lots] = units_to_decimal(lots * self._step)
         return text

@@ -13,6 +13,16 @@ T = TypeVar("T")
 EPOCH_MS = 1_767_225_600_000  # 2026-01-01: fixed virtual epoch for reproducible streams
 
 
+def apply_depth_diff(bids: dict[int, int], asks: dict[int, int], diff) -> None:
+    """Apply a model DepthDiff (absolute lots, 0 deletes) to L2 dicts of ticks -> lots."""
+    for levels, side in ((bids, diff.bids), (asks, diff.asks)):
+        for price, lots in side:
+            if lots:
+                levels[price] = lots
+            else:
+                levels.pop(price, None)
+
+
 def run(coro: Awaitable[T], timeout: float = 60.0) -> T:
     """Run one coroutine on a fresh loop with a generous overall deadline."""
 

@@ -12,6 +12,7 @@ from feeds.exchange.drivers import FairValues
 from feeds.exchange.events import AggTradePrint, DepthDiff, DepthTop, TickerEvent, TopOfBook, TradePrint
 from feeds.exchange.l3book import ASK, BID, L3Book
 from feeds.exchange.market import FlowParams, MarketModel
+from tests.exchange.conftest import apply_depth_diff
 
 EPOCH = 1_767_225_600_000 * 1_000_000
 SECOND = 1_000_000_000
@@ -88,12 +89,7 @@ def test_replaying_diffs_rebuilds_the_book_and_it_never_crosses(run20):
             if type(event) is TopOfBook:
                 top = event
             elif type(event) is DepthDiff and event.interval_ms == 100:
-                for levels, diff_side in ((bids, event.bids), (asks, event.asks)):
-                    for price, lots in diff_side:
-                        if lots:
-                            levels[price] = lots
-                        else:
-                            levels.pop(price, None)
+                apply_depth_diff(bids, asks, event)
                 assert max(bids) < min(asks), f"{symbol} crossed at {event.last_id}"
                 if top is not None:
                     # bookTicker agrees with the diffs: the last one at or before u is the top at u.
@@ -116,12 +112,7 @@ def test_book_at_any_recent_id_matches_the_replayed_diffs(run20):
     samples = 0
     for event in events:
         if type(event) is DepthDiff and event.symbol == symbol and event.interval_ms == 100:
-            for levels, diff_side in ((bids, event.bids), (asks, event.asks)):
-                for price, lots in diff_side:
-                    if lots:
-                        levels[price] = lots
-                    else:
-                        levels.pop(price, None)
+            apply_depth_diff(bids, asks, event)
             if event.last_id % 7 == 0 or samples == 0:
                 at = model.book_at(symbol, event.last_id)
                 assert at.bids == sorted(bids.items(), reverse=True)

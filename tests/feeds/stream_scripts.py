@@ -32,6 +32,16 @@ async def hold_open(ws: web.WebSocketResponse, request: web.Request) -> None:
         pass
 
 
+def send_then_hold(frames: list[str]) -> Script:
+    """A script that sends ``frames`` at once and then stays connected."""
+    async def script(ws: web.WebSocketResponse, request: web.Request) -> None:
+        for text in frames:
+            await ws.send_str(text)
+        await hold_open(ws, request)
+
+    return script
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -24,7 +24,7 @@ from feeds.exchange.runner import ExchangeThread
 from feeds.messages import ConnectionEvent, FeedMessage
 from feeds.stream_connection import ConnectionPolicy
 from tests.feeds.stream_scripts import (
-    SNAPSHOT, Collector, ScriptedExchange, free_port, hold_open, is_event, message_is, trade_frame,
+    SNAPSHOT, Collector, ScriptedExchange, free_port, hold_open, is_event, message_is, send_then_hold, trade_frame,
 )
 
 FAST = ConnectionPolicy(reconnect=BackoffPolicy(initial_s=0.05, cap_s=0.3), stable_after_s=0.2,
@@ -68,13 +68,7 @@ def running():
 def test_frames_arrive_exactly_as_sent_after_a_connected_event(exchange, running):
     frames = [trade_frame("BTCUSDT", i) for i in range(20)]
     odd = ['{"stream":"btcusdt@trade","data":{"p":"1.0",  "e" : "trade"}}', "  {} ", "ünïcödé ✓"]
-
-    async def script(ws, request):
-        for text in frames + odd:
-            await ws.send_str(text)
-        await hold_open(ws, request)
-
-    exchange.scripts.append(script)
+    exchange.scripts.append(send_then_hold(frames + odd))
     feed, got = make_feed(exchange)
     before = time.time_ns()
     running(feed)
@@ -128,13 +122,7 @@ def test_frames_sent_right_before_a_close_are_not_lost_and_the_feed_reconnects(e
 
 def test_a_burst_far_beyond_python_binance_queue_limit_is_delivered(exchange, running):
     burst = [trade_frame("BTCUSDT", i) for i in range(5000)]
-
-    async def script(ws, request):
-        for text in burst:
-            await ws.send_str(text)
-        await hold_open(ws, request)
-
-    exchange.scripts.append(script)
+    exchange.scripts.append(send_then_hold(burst))
     feed, got = make_feed(exchange)
     running(feed)
     got.until(message_is(burst[-1]))
