@@ -9,6 +9,7 @@ async mode change later (Flask-SocketIO also runs on gevent or threading).
 """
 from __future__ import annotations
 
+import http
 import queue as _queue_mod
 import warnings
 from typing import Any, Callable
@@ -21,6 +22,7 @@ with warnings.catch_warnings():
     import eventlet.event
     import eventlet.patcher
     import eventlet.tpool
+    import eventlet.wsgi
 
 ASYNC_MODE = "eventlet"
 
@@ -109,9 +111,28 @@ def listen(host: str, port: int) -> Any:
     return eventlet.listen((host, port), backlog=1024)  # bursts of Socket.IO clients connecting at once
 
 
+class _PlainHttpProtocol(eventlet.wsgi.HttpProtocol):
+    """eventlet's HTTP protocol, but a request it cannot parse gets one plain line.
+
+    The standard library's error page names the server software (``Server: BaseHTTP/0.6
+    Python/3.11.x``) and echoes the request line into HTML; this answers with the status alone.
+    """
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        try:
+            reason = http.HTTPStatus(code).phrase
+        except ValueError:
+            reason = "Error"
+        body = f"{code} {reason}\n".encode()
+        self.close_connection = True
+        self.wfile.write(f"HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        self.wfile.flush()
+
+
 def serve_wsgi(listener: Any, app: Any, max_clients: int) -> None:
     """Serve a WSGI app on ``listener`` until interrupted. max_size above eventlet's default
-    1024 connections, or the 1025th Socket.IO client would be refused."""
-    import eventlet.wsgi
-
-    eventlet.wsgi.server(listener, app, log_output=False, max_size=max_clients)
+    1024 connections, or the 1025th Socket.IO client would be refused. ``debug=False``: an
+    error page never carries a traceback (the app's edge logs it instead)."""
+    eventlet.wsgi.server(listener, app, log_output=False, max_size=max_clients, debug=False,
+                         protocol=_PlainHttpProtocol)

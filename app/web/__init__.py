@@ -18,6 +18,7 @@ from app.web.assets import build_assets_blueprint
 from app.web.audience import Audience
 from app.web.broadcaster import SnapshotBroadcaster
 from app.web.controls import ControlNamespace
+from app.web.edge import Edge
 from app.web.gc_pacer import GcPacer
 from app.web.metrics import WebMetrics, registry_for
 from app.web.routes import build_routes_blueprint
@@ -76,6 +77,7 @@ def create_app(config: Any, engine: Any, async_mode: str | None = None, start_pu
     if not compression:
         # Outside Flask-SocketIO's middleware, so the handshake never sees the offer.
         app.wsgi_app = WithoutWebSocketCompression(app.wsgi_app)
+    app.wsgi_app = Edge(app.wsgi_app)  # outermost: every request, Socket.IO's too, crosses it first
 
     registry = registry_for(engine)
     metrics = WebMetrics.of(registry)
