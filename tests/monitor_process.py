@@ -74,7 +74,7 @@ class MonitorProcess:
                 self.proc.wait(5)
 
 
-def run_app(args: list[str], timeout_s: float = 60.0) -> subprocess.CompletedProcess:
-    """Run `python -m app ...` to completion."""
+def run_app(args: list[str], timeout_s: float = 60.0, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m app ...` to completion (``env`` adds to this process's environment)."""
     return subprocess.run([sys.executable, "-W", "ignore", "-m", "app", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout_s)
+                          text=True, timeout=timeout_s, env={**os.environ, **(env or {})})

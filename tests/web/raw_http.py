@@ -26,7 +26,8 @@ class Answer:
 
 
 def exchange(url: str, request: bytes) -> Answer:
-    """Send ``request`` as is and read until the server closes or the body's length is in."""
+    """Send ``request`` as is and read until the server closes, the body's length is in, or the
+    protocol switched (101: the websocket stays open, its head is the answer)."""
     address = urlparse(url)
     with socket.create_connection((address.hostname, address.port), timeout=TIMEOUT_S) as sock:
         sock.sendall(request)
@@ -35,7 +36,7 @@ def exchange(url: str, request: bytes) -> Answer:
             if b"\r\n\r\n" in data:
                 head, _, body = data.partition(b"\r\n\r\n")
                 length = _content_length(head)
-                if length is not None and len(body) >= length:
+                if head.split(b" ", 2)[1:2] == [b"101"] or (length is not None and len(body) >= length):
                     break
             chunk = sock.recv(65536)
             if not chunk:
