@@ -4,11 +4,6 @@ Every control event is acknowledged with ``{"ok": bool, "error"?: str, ...}``. C
 change trading state (stream, strategy, risk) go to the engine, which applies them between
 market events; subscriptions only move the client between rooms. Bad payloads get one clear
 error line in the ack, never an exception in the server.
-
-A client's packet may name any event (any JSON value) with any number of arguments, so dispatch
-is by a fixed list (CLIENT_EVENTS), one argument each. ``connect`` and ``disconnect`` run only
-when python-socketio raises them itself: sent as events by a client they are refused like any
-unknown name (dispatched, they would drop a live client from the count or double its pushes).
 """
 from __future__ import annotations
 
@@ -48,7 +43,14 @@ class ControlNamespace(Namespace):
 
     # -- dispatch ----------------------------------------------------------------------------
     def trigger_event(self, event: Any, *args: Any) -> Any:
-        """python-socketio's call for every event: ``args`` is (sid, *what the client sent)."""
+        """python-socketio's call for every event: ``args`` is (sid, *what the client sent).
+
+        A client's packet may name any event (any JSON value) with any number of arguments, so
+        dispatch is by a fixed list (CLIENT_EVENTS), one argument each. ``connect`` and
+        ``disconnect`` run only when python-socketio raises them itself: sent as events by a
+        client they are refused like any unknown name (dispatched, they would drop a live client
+        from the count or double its pushes).
+        """
         if event in ("connect", "disconnect") and self._raised_by_server(event, args):
             return super().trigger_event(event, *args)
         sid, *data = args
