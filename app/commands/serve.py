@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from app.config import SOURCES, MonitorConfig
-from app.options import DEFAULT_SYMBOLS, port_number, positive_float, symbol_list
+from app.options import DEFAULT_SYMBOLS, market_rate, port_number, positive_float, symbol_list
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="recordings to replay with --source replay")
     parser.add_argument("--speed", type=positive_float, default=1.0,
                         help="replay speed factor, 0 = as fast as possible (default: 1)")
-    parser.add_argument("--rate", type=positive_float, default=1.0,
+    parser.add_argument("--rate", type=market_rate, default=1.0,
                         help="activity of the embedded exchange's market (default: 1)")
     parser.add_argument("--strategies", default="market_maker",
                         help="strategies enabled at start, comma-separated, or 'none' (default: market_maker)")
