@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from strategies.registry import STRATEGIES
 from tests.web import raw_http
@@ -13,6 +14,10 @@ from tests.web.live import LiveMonitor
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 JSON_HEADERS = {"Content-Type": "application/json"}
+# A fuzz test's fixtures are set up once for all its examples, on purpose (one live monitor, one
+# check after the run), which hypothesis would otherwise call a mistake.
+fixtures_once = settings(suppress_health_check=[*settings().suppress_health_check,
+                                                HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="package")
@@ -21,6 +26,14 @@ def monitor(tmp_path_factory):
     extra = ("--strategies", ",".join(STRATEGIES), "--state-dir", str(state_dir))
     with LiveMonitor(",".join(SYMBOLS), extra=extra) as live:
         yield live
+
+
+@pytest.fixture
+def keeps_processing(monitor):
+    """After the test the engine still processes market data (checked at teardown)."""
+    before = message_counts(monitor)
+    yield
+    assert_still_processing(monitor, before)
 
 
 def health(monitor) -> dict:

@@ -257,20 +257,21 @@ def outcome_problems(result: Run) -> list[str]:
 
 
 @pytest.mark.fuzz
-def test_every_flag_of_every_command_takes_any_value_with_one_clear_line_or_a_clean_run(cli):
+@settings(max_examples=CLI_EXAMPLES)
+@given(invocation=st.data())
+def test_every_flag_of_every_command_takes_any_value_with_one_clear_line_or_a_clean_run(cli, invocation):
     options, scratch = cli
+    argv, env = invocation.draw(invocations(options, scratch), label="invocation")
+    result = run(argv, env, scratch / "work")
+    shown = f"env {env} python -m app {' '.join(argv)} -> exit {result.returncode}\n{result.stderr[-3000:]}"
+    assert outcome_problems(result) == [], shown
+
+
+def test_discovery_finds_every_command_and_its_options(cli):
+    options, _ = cli
     assert {"serve", "exchange", "record", "replay", "backtest", "experiment"} <= set(options)
-    assert all(options[c] for c in options), "every command has options"
-
-    @settings(max_examples=CLI_EXAMPLES)
-    @given(invocation=invocations(options, scratch))
-    def one_run(invocation):
-        argv, env = invocation
-        result = run(argv, env, scratch / "work")
-        shown = f"env {env} python -m app {' '.join(argv)} -> exit {result.returncode}\n{result.stderr[-3000:]}"
-        assert outcome_problems(result) == [], shown
-
-    one_run()
+    assert all(options.values()), "every command has options"
+    assert {"--port", "--rate", "--state-dir"} <= {o.flag for o in options["serve"]}
 
 
 # -- what the fuzzer found, kept as regression tests ----------------------------------------------

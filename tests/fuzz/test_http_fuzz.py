@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fuzz.conftest import assert_still_processing, health, message_counts
+from tests.fuzz.conftest import fixtures_once, health
 from tests.web import raw_http
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,29 +137,25 @@ def refusal_problems(answer: raw_http.Answer, path: str) -> list[str]:
 
 
 @pytest.mark.fuzz
-def test_every_http_request_gets_a_clean_answer_and_a_refusal_changes_nothing(monitor):
-    before = message_counts(monitor)
-
-    @given(method=st.one_of(st.sampled_from(METHODS), st.text(TOKEN, min_size=1, max_size=20)),
-           path=paths, query=queries, head=headers(monitor.url), body=bodies)
-    def one_request(method, path, query, head, body):
-        host, extra = head
-        if method == "HEAD":
-            extra.pop("Connection", None)  # kept alive, a HEAD answer's Content-Length has no body to wait for
-        target = path + ("?" + query if query else "")
-        seen = health(monitor)
-        answer = raw_http.request(monitor.url, method, target, headers=extra, body=body, host=host)
-        assert refusal_problems(answer, path) == [], (answer.status, answer.head, answer.body[:2000])
-        after = health(monitor)
-        stream_action = re.fullmatch(r"/api/stream/(start|stop)", path)
-        if 200 <= answer.status < 300 and method == "POST" and stream_action:
-            assert after["streaming"] is (stream_action.group(1) == "start")
-        else:
-            assert after["streaming"] is seen["streaming"], f"{method} {target} -> {answer.status} changed streaming"
-        assert after["clients"] == seen["clients"]
-
-    one_request()
-    assert_still_processing(monitor, before)
+@fixtures_once
+@given(method=st.one_of(st.sampled_from(METHODS), st.text(TOKEN, min_size=1, max_size=20)),
+       path=paths, query=queries, head=st.data(), body=bodies)
+def test_every_http_request_gets_a_clean_answer_and_a_refusal_changes_nothing(monitor, keeps_processing, method,
+                                                                              path, query, head, body):
+    host, extra = head.draw(headers(monitor.url), label="headers")
+    if method == "HEAD":
+        extra.pop("Connection", None)  # kept alive, a HEAD answer's Content-Length has no body to wait for
+    target = path + ("?" + query if query else "")
+    seen = health(monitor)
+    answer = raw_http.request(monitor.url, method, target, headers=extra, body=body, host=host)
+    assert refusal_problems(answer, path) == [], (answer.status, answer.head, answer.body[:2000])
+    after = health(monitor)
+    stream_action = re.fullmatch(r"/api/stream/(start|stop)", path)
+    if 200 <= answer.status < 300 and method == "POST" and stream_action:
+        assert after["streaming"] is (stream_action.group(1) == "start")
+    else:
+        assert after["streaming"] is seen["streaming"], f"{method} {target} -> {answer.status} changed streaming"
+    assert after["clients"] == seen["clients"]
 
 
 def test_a_query_string_that_is_not_utf8_is_a_400(monitor):

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from strategies.parameters import Parameters
 from strategies.registry import STRATEGIES
 from strategies.risk import RiskLimits
-from tests.fuzz.conftest import SYMBOLS, assert_still_processing, message_counts
+from tests.fuzz.conftest import SYMBOLS, fixtures_once
 from tests.fuzz.values import aimed_changes, json_leaves, json_values, parameter_sets, texts
 from tests.web.raw_http import LEAK_MARKERS
 
@@ -190,16 +190,12 @@ arguments = st.lists(st.one_of(structured, json_values, st.binary(max_size=64)),
 
 
 @pytest.mark.fuzz
-def test_any_event_with_any_payload_is_acknowledged_and_a_refusal_changes_nothing(monitor, session):
-    before = message_counts(monitor)
-
-    @given(event=events, args=arguments)
-    def one_event(event, args):
-        assume(fits(args))
-        check(*session.send(event, args))
-
-    one_event()
-    assert_still_processing(monitor, before)
+@fixtures_once
+@given(event=events, args=arguments)
+def test_any_event_with_any_payload_is_acknowledged_and_a_refusal_changes_nothing(session, keeps_processing,
+                                                                                  event, args):
+    assume(fits(args))
+    check(*session.send(event, args))
 
 
 @st.composite
@@ -223,30 +219,26 @@ def applied(view: dict, symbol: str, set_name: str) -> dict:
 
 
 @pytest.mark.fuzz
-def test_parameters_aimed_at_every_range_are_refused_outside_it_and_applied_exactly_inside(monitor, session):
-    before = message_counts(monitor)
-
-    @given(command=aimed_commands())
-    def one_command(command):
-        event, payload, symbol, set_name, change, refused = command
-        ack, old, new = session.send(event, [payload])
-        check(ack, old, new)
-        if refused:
-            assert not ack["ok"], f"accepted {payload}: {refused} are outside their ranges"
-            assert any(name in ack["error"] for name in refused), ack["error"]
-            return
-        if not ack["ok"]:
-            return  # inside every range, but refused by a rule across fields: the edge working
-        was, now = applied(old, symbol, set_name), applied(new, symbol, set_name)
-        assert {k: v for k, v in now.items() if k not in change} == {k: v for k, v in was.items() if k not in change}
-        for name, value in change.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                assert now[name] == value and not math.isnan(now[name]), (name, value, now[name])
-        others = [s for s in SYMBOLS if s != symbol]
-        assert all(new["symbols"][s] == old["symbols"][s] for s in others), "another symbol changed"
-
-    one_command()
-    assert_still_processing(monitor, before)
+@fixtures_once
+@given(command=aimed_commands())
+def test_parameters_aimed_at_every_range_are_refused_outside_it_and_applied_exactly_inside(session, keeps_processing,
+                                                                                           command):
+    event, payload, symbol, set_name, change, refused = command
+    ack, old, new = session.send(event, [payload])
+    check(ack, old, new)
+    if refused:
+        assert not ack["ok"], f"accepted {payload}: {refused} are outside their ranges"
+        assert any(name in ack["error"] for name in refused), ack["error"]
+        return
+    if not ack["ok"]:
+        return  # inside every range, but refused by a rule across fields: the edge working
+    was, now = applied(old, symbol, set_name), applied(new, symbol, set_name)
+    assert {k: v for k, v in now.items() if k not in change} == {k: v for k, v in was.items() if k not in change}
+    for name, value in change.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            assert now[name] == value and not math.isnan(now[name]), (name, value, now[name])
+    others = [s for s in SYMBOLS if s != symbol]
+    assert all(new["symbols"][s] == old["symbols"][s] for s in others), "another symbol changed"
 
 
 # -- what the fuzzers found, kept as plain regression tests ----------------------------------------
