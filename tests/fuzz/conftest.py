@@ -14,10 +14,14 @@ from tests.web.live import LiveMonitor
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 JSON_HEADERS = {"Content-Type": "application/json"}
-# A fuzz test's fixtures are set up once for all its examples, on purpose (one live monitor, one
-# check after the run), which hypothesis would otherwise call a mistake.
-fixtures_once = settings(suppress_health_check=[*settings().suppress_health_check,
-                                                HealthCheck.function_scoped_fixture])
+
+
+def fixtures_once(test):
+    """A fuzz test whose fixtures are set up once for all its examples, on purpose (one live monitor,
+    one check after the run), which hypothesis would otherwise call a mistake. Applied when the test
+    module is imported, after --hypothesis-profile has chosen the other settings."""
+    return settings(suppress_health_check=[*settings().suppress_health_check,
+                                           HealthCheck.function_scoped_fixture])(test)
 
 
 @pytest.fixture(scope="package")
