@@ -75,6 +75,14 @@ def spawn(function: Callable[..., Any], *args: Any) -> Any:
     return eventlet.spawn(function, *args)
 
 
+def join(thread: Any, timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for a green thread from ``spawn`` to end; True if it did."""
+    with eventlet.Timeout(timeout_s, False):
+        thread.wait()
+        return True
+    return False
+
+
 def sleep(seconds: float) -> None:
     eventlet.sleep(seconds)
 
@@ -112,6 +120,25 @@ def listen(host: str, port: int) -> Any:
     starts beside the first and the kernel splits the connections between them."""
     return eventlet.listen((host, port), backlog=1024,  # bursts of Socket.IO clients connecting at once
                            reuse_port=False)
+
+
+class _PlainHttpProtocol(eventlet.wsgi.HttpProtocol):
+    """eventlet's HTTP protocol, but a request it cannot parse gets one plain line.
+
+    The standard library's error page names the server software (``Server: BaseHTTP/0.6
+    Python/3.11.x``) and echoes the request line into HTML; this answers with the status alone.
+    """
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        try:
+            reason = http.HTTPStatus(code).phrase
+        except ValueError:
+            reason = "Error"
+        body = f"{code} {reason}\n".encode()
+        self.close_connection = True
+        self.wfile.write(f"HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        self.wfile.flush()
 
 
 class _PlainHttpProtocol(eventlet.wsgi.HttpProtocol):

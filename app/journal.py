@@ -138,6 +138,7 @@ class Journal:
     def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
         self.conn = conn
         self.path = path
+        self.closed = False
         self._commit_problem = ""  # why the last commit failed ("" when it did not)
         self._entry_problem = ""  # the last entry whose order or fill row could not be made (a bug: kept)
         # Only reads until bind(): a file found damaged on the way is left exactly as it was.
@@ -213,6 +214,7 @@ class Journal:
         try:
             self.commit()
         finally:
+            self.closed = True
             self.conn.close()
 
     # -- writing (buffered; ``commit`` makes it durable) ----------------------------------------------
@@ -312,6 +314,12 @@ class Journal:
         """Write everything buffered in one transaction (nothing to write: nothing done)."""
         writes = [(sql, rows) for sql, rows in self._writes if rows]
         if not writes:
+            return
+        # Closed: the monitor is stopping. The live pump was joined before the close, so only a replay
+        # that runs on into the shut-down can add rows; they are dropped, never an error mid-stop.
+        if self.closed:
+            for _, rows in writes:
+                rows.clear()
             return
         conn = self.conn
         try:

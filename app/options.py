@@ -98,4 +98,12 @@ origin_list = _argument_type(parse_origin_list)    # scheme://name[:port] origin
 
 positive_float = number(0, what="value")
 
+# The embedded exchange's market model. Past these it cannot generate its flow in real time and the
+# process stops answering, Ctrl-C included (rate 1000: 15 s to stop; 1e12: it asks for 34 TiB; speed
+# 1e300 overflows its clock). 200 is the highest rate measured (README: 37k msgs/s to one client).
+MAX_MARKET_RATE = 200.0
+MAX_MARKET_SPEED = 1000.0  # virtual seconds per wall second
+market_rate = number(0, MAX_MARKET_RATE, what="rate")
+market_speed = number(0, MAX_MARKET_SPEED, what="speed")
+
 DEFAULT_SYMBOLS = "BTCUSDT,ETHUSDT,BNBUSDT,SOLUSDT"

@@ -38,6 +38,7 @@ from feeds.source_probe import probe_binance
 log = logging.getLogger(__name__)
 
 LOOP_RESTART_DELAY_S = 0.2  # a loop that dies at once again must not spin the CPU
+PUMP_STOP_TIMEOUT_S = 5.0  # how long stop() waits for the pump's last batch before closing the journal
 
 
 class Monitor:
@@ -58,6 +59,7 @@ class Monitor:
         self.api_url = ""
         self.stream_url = ""
         self._stopping = False
+        self._worker: Any = None  # the green thread that feeds the engine (pump or replay)
 
     # -- start-up -------------------------------------------------------------------------------------
     def run_forever(self) -> int:
@@ -106,7 +108,7 @@ class Monitor:
                             settings=settings, on_settings_changed=settings_store.save if settings_store else None)
             engine.stream_control = StreamControl(self.replay.resume, self.replay.pause, lossless=True)
             self.engine = engine
-            green.spawn(self.replay.pump, engine)
+            self._worker = green.spawn(self.replay.pump, engine)
         else:
             self.runner = AsyncioThread(green.os_thread_class(), name="exchange-io",
                                         event_factory=green.os_event_class()).start()
@@ -119,7 +121,7 @@ class Monitor:
             self.engine = engine
             if config.record_dir:
                 self.recorder = RecordingWriter(Path(config.record_dir), symbols=config.symbols)
-            green.spawn(self._supervise_pump)
+            self._worker = green.spawn(self._supervise_pump)
         if settings.get("streaming", True):
             engine.set_streaming(True)
         return engine
@@ -235,6 +237,9 @@ class Monitor:
                 self.feed.stop()
             if self.exchange is not None and self.runner is not None and self.runner.running:
                 self.runner.run(self.exchange.stop(), 10)
+            if self._worker is not None and self.replay is None:
+                # the pump ends within a batch of _stopping; its last fills are journaled before the close
+                green.join(self._worker, PUMP_STOP_TIMEOUT_S)
             if self.recorder is not None:
                 self.recorder.close()
             if self.journal is not None:

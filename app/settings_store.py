@@ -1,7 +1,8 @@
 """Control-panel settings that survive a restart or a crash: one JSON file, replaced atomically.
 
 A crash mid-write leaves the previous file intact (write to a temporary file, fsync, rename). A
-file that cannot be read is moved aside (``settings.json.corrupt``) rather than silently lost.
+file that cannot be read (not UTF-8, not JSON, nested too deep, not an object) is moved aside
+(``settings.json.corrupt``) rather than silently lost, and the monitor starts with defaults.
 """
 from __future__ import annotations
 
@@ -19,15 +20,15 @@ class SettingsStore:
 
     def load(self) -> dict:
         try:
-            text = self.path.read_text()
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return {}
         try:
-            settings = json.loads(text)
+            settings = json.loads(data)  # bytes: a file that is not UTF-8 is a ValueError here, not at the read
             if not isinstance(settings, dict):
                 raise ValueError("not a JSON object")
             return settings
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser's depth
             aside = self.path.with_suffix(".json.corrupt")
             os.replace(self.path, aside)
             print(f"monitor: settings in {self.path} unreadable ({exc}); moved to {aside}", file=sys.stderr)

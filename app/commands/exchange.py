@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.options import DEFAULT_SYMBOLS, port_number, positive_float, symbol_list
+from app.options import DEFAULT_SYMBOLS, market_rate, market_speed, port_number, positive_float, symbol_list
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--symbols", type=symbol_list, default=symbol_list(DEFAULT_SYMBOLS),
                         help=f"comma-separated symbols to list (default: {DEFAULT_SYMBOLS})")
     parser.add_argument("--seed", type=int, default=1, help="market seed: the same seed gives the same market")
-    parser.add_argument("--rate", type=positive_float, default=1.0,
+    parser.add_argument("--rate", type=market_rate, default=1.0,
                         help="order-flow activity: 0.1 quiet, 1 calm (default), 20+ thousands of msgs/s")
-    parser.add_argument("--speed", type=positive_float, default=1.0,
+    parser.add_argument("--speed", type=market_speed, default=1.0,
                         help="virtual seconds per wall second (default: 1)")
     parser.add_argument("--fault", action="append", default=[], metavar="KIND[:k=v,...]",
                         help="inject a fault, e.g. gap:symbol=BTCUSDT,at=10 or disconnect:mode=abrupt,every=30")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.options import DEFAULT_SYMBOLS, positive_float, symbol_list
+from app.options import DEFAULT_SYMBOLS, market_rate, positive_float, symbol_list
 from feeds.recording_instruments import EXCHANGE_INFO_NAME  # where replay looks for filters
 
 BINANCE_API_URL = "https://api.binance.com/api"
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream-url", default=BINANCE_STREAM_URL,
                         help=f"stream base of the binance source (default: {BINANCE_STREAM_URL})")
     parser.add_argument("--seed", type=int, default=7, help="market seed of the sim source (default: 7)")
-    parser.add_argument("--rate", type=positive_float, default=1.0,
+    parser.add_argument("--rate", type=market_rate, default=1.0,
                         help="order-flow activity of the sim source (default: 1)")
     parser.add_argument("--probe-timeout", type=positive_float, default=3.0, metavar="S",
                         help="how long to try Binance before giving up / falling back (default: 3)")

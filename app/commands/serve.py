@@ -7,7 +7,8 @@ from pathlib import Path
 
 from app.config import SOURCES, MonitorConfig
 from app.options import (
-    DEFAULT_SYMBOLS, add_fee_arguments, host_list, origin_list, port_number, positive_float, symbol_list,
+    DEFAULT_SYMBOLS, add_fee_arguments, host_list, market_rate, origin_list, port_number, positive_float,
+    symbol_list,
 )
 from app.state_dir import default_state_dir
 
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="recordings to replay with --source replay")
     parser.add_argument("--speed", type=positive_float, default=1.0,
                         help="replay speed factor, 0 = as fast as possible (default: 1)")
-    parser.add_argument("--rate", type=positive_float, default=1.0,
+    parser.add_argument("--rate", type=market_rate, default=1.0,
                         help="activity of the embedded exchange's market (default: 1)")
     parser.add_argument("--strategies", default="market_maker",
                         help="strategies enabled at start, comma-separated, or 'none' (default: market_maker)")

@@ -22,8 +22,11 @@ from app.web.access import ControlGate
 from app.web.audience import Audience
 from app.web.broadcaster import SnapshotBroadcaster, status_of
 from app.web.metrics import WebMetrics
+from strategies.parameters import shown
 
 log = logging.getLogger(__name__)
+
+CLIENT_EVENTS = ("subscribe", "stream", "strategy", "risk", "clock")
 
 
 def _failure(message: str) -> dict:
@@ -54,6 +57,33 @@ class ControlNamespace(Namespace):
         self.broadcaster = broadcaster
         self.metrics = metrics
         self.max_clients = max_clients
+
+    # -- dispatch ----------------------------------------------------------------------------
+    def trigger_event(self, event: Any, *args: Any) -> Any:
+        """python-socketio's call for every event: ``args`` is (sid, *what the client sent).
+
+        A client's packet may name any event (any JSON value) with any number of arguments, so
+        dispatch is by a fixed list (CLIENT_EVENTS), one argument each. ``connect`` and
+        ``disconnect`` run only when python-socketio raises them itself: sent as events by a
+        client they are refused like any unknown name (dispatched, they would drop a live client
+        from the count or double its pushes).
+        """
+        if event in ("connect", "disconnect") and self._raised_by_server(event, args):
+            return super().trigger_event(event, *args)
+        sid, *data = args
+        if not isinstance(event, str) or event not in CLIENT_EVENTS:
+            return self._count("unknown", _failure(f"unknown event {shown(event)}; events: {', '.join(CLIENT_EVENTS)}"))
+        if len(data) > 1:
+            return self._count(event, _failure(f"{event} takes one argument, got {len(data)}"))
+        return super().trigger_event(event, sid, *data)
+
+    def _raised_by_server(self, event: str, args: tuple) -> bool:
+        """A real connect carries the very environ the server stored for the sid; during a real
+        disconnect the sid is already pending disconnection. A client's event has neither."""
+        sid = args[0]
+        if event == "connect":
+            return len(args) > 1 and args[1] is self.server.get_environ(sid, self.namespace)
+        return not self.server.manager.is_connected(sid, self.namespace)
 
     # -- connections -------------------------------------------------------------------------
     def on_connect(self, auth: Any = None) -> None:

@@ -65,7 +65,10 @@ def build_routes_blueprint() -> Blueprint:
 
     @routes.get("/api/book/<symbol>")
     def book(symbol: str):
-        raw_depth = request.args.get("depth", str(DEFAULT_BOOK_DEPTH))
+        try:
+            raw_depth = request.args.get("depth", str(DEFAULT_BOOK_DEPTH))
+        except UnicodeDecodeError:  # werkzeug decodes the query string strictly, on first access
+            return json_response({"error": "the query string is not UTF-8"}, status=400)
         try:
             depth = int(raw_depth)
         except ValueError:

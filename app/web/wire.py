@@ -8,6 +8,7 @@ once by python-socketio's manager and the same frame is queued to every member.
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -28,7 +29,13 @@ class OrjsonModule:
 
     @staticmethod
     def loads(text: str | bytes, **_ignored: Any) -> Any:
-        return orjson.loads(text)
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            # NaN, Infinity and integers past 64 bits: not JSON to orjson, but what Python clients
+            # send. Read, they reach the checks that refuse them in an ack; unread, the packet
+            # would be dropped with no answer at all.
+            return json.loads(text)
 
 
 class OrjsonPacket(socketio.packet.Packet):
