@@ -51,8 +51,10 @@ def optimal_spread(gamma, sigma, time_left, k):
 
 
 def implied_k(gamma, spread):
-    """The k whose stationary A–S spread (2 / gamma) ln(1 + gamma / k) equals ``spread``."""
-    return gamma / np.expm1(gamma * spread / 2.0)
+    """The k whose stationary A–S spread (2 / gamma) ln(1 + gamma / k) equals ``spread``
+    (0 where exp(gamma * spread / 2) overflows)."""
+    with np.errstate(over="ignore"):
+        return gamma / np.expm1(gamma * spread / 2.0)
 
 
 ESTIMATE = "estimate online"
@@ -154,7 +156,11 @@ class AvellanedaStoikovQuoter(Strategy):
         cached = self._implied_k_cache  # the spread in bps changes with the touch, not every update
         if cached is not None and cached[0] == spread_bps and cached[1] == p.gamma:
             return cached[2]
-        k = float(implied_k(p.gamma, spread_bps))
+        k: float | None = float(implied_k(p.gamma, spread_bps))
+        if not (k > 0 and math.isfinite(p.gamma / k)):
+            # exp(gamma * spread / 2) overflowed: a spread this wide implies no k at this gamma (the
+            # optimal spread would be infinite), so there is nothing to quote until it narrows
+            k = None
         self._implied_k_cache = (spread_bps, p.gamma, k)
         return k
 

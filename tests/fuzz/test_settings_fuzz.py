@@ -134,3 +134,12 @@ def test_a_monitor_started_on_a_garbage_state_dir_serves_and_processes(tmp_path)
                            "BTCUSDT messages to rise", timeout_s=30)
     assert (tmp_path / "settings.json.corrupt").exists()
     assert not any("Traceback" in line for line in monitor.output), "".join(monitor.output)
+
+
+def test_an_in_range_gamma_restored_onto_a_wide_real_book_runs_without_a_fault():
+    # the first fuzz find: avellaneda_stoikov at gamma 100 on FTMUSDT divided by an implied k of 0
+    stored = {"symbols": {"FTMUSDT": {"strategies": {"avellaneda_stoikov": {"enabled": True,
+                                                                             "params": {"gamma": 100.0}}}}}}
+    engine = start_on(_file_bytes(stored))
+    assert engine.settings()["symbols"]["FTMUSDT"]["strategies"]["avellaneda_stoikov"]["params"]["gamma"] == 100.0
+    assert_runs_in_range(engine)

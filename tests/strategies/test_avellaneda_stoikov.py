@@ -216,6 +216,15 @@ def test_warms_up_before_quoting_and_implies_k_from_the_book():
     assert state["A"] is None  # not estimated yet, and not needed to quote
 
 
+def test_a_spread_too_wide_to_imply_k_at_this_gamma_stops_quoting_instead_of_raising():
+    # found by the settings fuzzer (gamma 100 on a real book): exp(gamma * spread / 2) overflowed,
+    # the implied k was 0 and the optimal spread divided by it
+    q = quoter(sigma=2.0, gamma=1000, order_lots=100)
+    assert quotes(q.on_book(ctx(0, make_book(1_000_000, 1_020_000)))) == {}  # ~198 bps wide
+    assert q.k() is None and q.state()["status"] == "warming up: estimating k"
+    assert quotes(q.on_book(ctx(S, make_book(1_000_000, 1_000_001)))) != {}  # a narrow book implies one
+
+
 def test_stale_book_or_halt_cancels_quotes():
     q = quoter(sigma=2.0, k=0.5, order_lots=100)
     book = make_book(1_000_000, 1_000_010)
