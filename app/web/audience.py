@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
+from strategies.parameters import SHOWN_CHARS, shown
+
 ALL_ROOM = "all"
+NAMED_UNKNOWN = 5
 
 
 def room_name(symbols: frozenset[str] | None) -> str:
@@ -52,8 +55,10 @@ class Audience:
         """Validate a subscription; None means every symbol. Raises ValueError with one clear line."""
         wanted = frozenset(str(s).strip().upper() for s in requested)
         unknown = sorted(wanted - self.symbols)
-        if unknown:
-            raise ValueError(f"unknown symbol(s) {', '.join(unknown)}; monitored: {', '.join(sorted(self.symbols))}")
+        if unknown:  # named shortened and at most NAMED_UNKNOWN of them: the ack never floods with the input
+            named = ", ".join(s if len(s) <= SHOWN_CHARS else shown(s) for s in unknown[:NAMED_UNKNOWN])
+            more = f" and {len(unknown) - NAMED_UNKNOWN} more" if len(unknown) > NAMED_UNKNOWN else ""
+            raise ValueError(f"unknown symbol(s) {named}{more}; monitored: {', '.join(sorted(self.symbols))}")
         if not wanted or wanted == self.symbols:
             return None
         return wanted

@@ -264,3 +264,11 @@ def test_numbers_orjson_cannot_read_reach_the_checks_and_are_refused(session, va
     ack, before, after = session.send("strategy", [payload])
     assert ack["ok"] is False and "spread_bps must be a number" in ack["error"]
     assert after == before
+
+
+def test_unknown_symbols_are_named_shortened_and_at_most_five_in_the_ack(session):
+    ack, before, after = session.send("subscribe", [{"symbols": ["x" * 954]}])
+    assert ack["ok"] is False and len(ack["error"]) < 200 and "..." in ack["error"], ack
+    ack, _, _ = session.send("subscribe", [{"symbols": [f"NOPE{i}" for i in range(40)]}])
+    assert ack["ok"] is False and "and 35 more" in ack["error"] and len(ack["error"]) < 200, ack
+    assert after == before
