@@ -268,7 +268,7 @@ def test_numbers_orjson_cannot_read_reach_the_checks_and_are_refused(session, va
 
 def test_unknown_symbols_are_named_shortened_and_at_most_five_in_the_ack(session):
     ack, before, after = session.send("subscribe", [{"symbols": ["x" * 954]}])
-    assert ack["ok"] is False and len(ack["error"]) < 200 and "..." in ack["error"], ack
+    assert ack["ok"] is False and len(ack["error"]) < 200 and "x" * 100 not in ack["error"], ack  # never echoed
     ack, _, _ = session.send("subscribe", [{"symbols": [f"NOPE{i}" for i in range(40)]}])
     assert ack["ok"] is False and "and 35 more" in ack["error"] and len(ack["error"]) < 200, ack
     assert after == before
