@@ -15,13 +15,13 @@ from decimal import Decimal, InvalidOperation
 UNITS_PER_ONE = 100_000_000  # 1e-8 units: Binance's finest decimal
 DECIMALS = 8
 # Text -> ticks/lots conversions remembered per instrument and per direction (prices, sizes). A
-# hit costs ~0.1 us against ~1.3 us to convert. The bound holds a side of a 5000-level REST
-# snapshot (Binance's deepest) and costs ~1 MB a cache when full; a full cache is emptied and
-# refills with what the feed sends next, so the hot prices near the touch are back within one diff.
-# The memory a process keeps is the high-water mark of all its caches together, so the bound is
-# what a monitor settles at, within minutes; bounds of hundreds of thousands took hours to reach,
-# the RSS rising all the while.
-CONVERSION_CACHE_ENTRIES = 8192
+# hit costs ~0.1 us against ~1.3 us to convert. Diffs revisit the few hundred prices near the
+# touch, and the monitor's 1000-level snapshots fit; a full cache (~0.5 MB) is emptied and refills
+# with what the feed sends next, so the hot prices are back within one diff. A process keeps the
+# high-water mark of all its caches together (a cleared cache's memory stays with the allocator),
+# so the bound is what a monitor settles at: with 8,192 it took over half an hour to get there,
+# with hundreds of thousands hours, the RSS rising all the while.
+CONVERSION_CACHE_ENTRIES = 4096
 
 
 class InexactValueError(ValueError):

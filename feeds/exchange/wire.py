@@ -23,8 +23,9 @@ from orderbook.instrument import Instrument, units_to_decimal
 NS_PER_MS = 1_000_000
 # Decimal texts remembered per symbol for prices and for sizes: the model revisits the prices
 # near the touch and its common sizes constantly, so a few thousand cover nearly every event;
-# ~1 MB a cache when full, then emptied and refilled with what is current.
-WIRE_TEXT_CACHE_ENTRIES = 8192
+# ~0.5 MB a cache when full, then emptied and refilled with what is current (the bound is kept
+# small for the reason given at orderbook.instrument.CONVERSION_CACHE_ENTRIES).
+WIRE_TEXT_CACHE_ENTRIES = 4096
 
 
 def _bool(value: bool) -> str:

@@ -30,13 +30,14 @@ def test_bulk_conversions_that_would_overflow_start_a_fresh_cache():
     inst = Instrument("TESTUSDT", "TEST", "USDT", tick_units=1_000_000, step_units=100_000)
     for n in range(1, CONVERSION_CACHE_ENTRIES - 10):
         inst.price_to_ticks(px(n))
-    snapshot = list(range(10**6, 10**6 + 5000))
+    size = CONVERSION_CACHE_ENTRIES // 2
+    snapshot = list(range(10**6, 10**6 + size))
     inst.remember_conversions([px(p) for p in snapshot], snapshot, [qty(q) for q in snapshot], snapshot)
-    assert len(inst._price_cache) == 5000 and len(inst._qty_cache) == 5000  # the snapshot's own
-    assert inst._price_cache[px(10**6 + 4999)] == 10**6 + 4999
+    assert len(inst._price_cache) == len(inst._qty_cache) == size  # the snapshot's own
+    assert inst._price_cache[px(10**6 + size - 1)] == 10**6 + size - 1
     too_many = list(range(1, CONVERSION_CACHE_ENTRIES + 2))
     inst.remember_conversions([px(p) for p in too_many], too_many, [], [])
-    assert len(inst._price_cache) == 5000  # more than a cache holds is not remembered at all
+    assert len(inst._price_cache) == size  # more than a cache holds is not remembered at all
 
 
 def test_a_side_keeps_the_levels_nearest_the_touch():
